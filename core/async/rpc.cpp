@@ -1,0 +1,122 @@
+#include "core/async/rpc.h"
+
+#include <string>
+#include <utility>
+
+namespace tandem {
+
+RpcEndpoint::RpcEndpoint(Transport& transport, Clock& clock, Port port)
+    : transport_(transport), clock_(clock), address_{transport.node(), port == 0 ? transport.allocate_port() : port} {
+  transport_.bind(address_.port, this);
+}
+
+RpcEndpoint::~RpcEndpoint() {
+  server_tasks_.cancel_all();
+  TANDEM_CHECK(pending_.empty(), "an RpcEndpoint was destroyed while calls through it were still waiting");
+  transport_.unbind(address_.port);
+}
+
+void RpcEndpoint::serve(uint32_t method, Handler handler) {
+  TANDEM_CHECK(method >= kFirstMethod, "RPC method ids below kFirstMethod are reserved");
+  const bool inserted = handlers_.emplace(method, std::move(handler)).second;
+  TANDEM_CHECK(inserted, "an RPC method was registered twice on one endpoint");
+}
+
+struct RpcEndpoint::CallAwaiter {
+  RpcEndpoint& endpoint;
+  uint64_t call_id;
+  TimePoint deadline;
+  Result<Bytes> slot = Error{Errc::kTimeout, ""};
+  bool registered = false;
+
+  bool await_ready() const noexcept { return false; }
+  template <typename Promise>
+  void await_suspend(std::coroutine_handle<Promise> handle) {
+    const Wakeup waiter = make_wakeup(handle);
+    endpoint.pending_.emplace(call_id, Pending{waiter, &slot});
+    registered = true;
+    endpoint.clock_.wake_at(deadline, waiter);
+  }
+  Result<Bytes> await_resume() {
+    // Resumed by complete() (the slot holds the outcome) or by the deadline (still registered).
+    if (registered && endpoint.pending_.erase(call_id) > 0) {
+      registered = false;
+      return Error{Errc::kTimeout, "no reply from the callee within the deadline"};
+    }
+    registered = false;
+    return std::move(slot);
+  }
+  ~CallAwaiter() {
+    if (registered) endpoint.pending_.erase(call_id);  // the caller was cancelled mid-call
+  }
+};
+
+Task<Result<Bytes>> RpcEndpoint::call(Address to, uint32_t method, Bytes request, Duration timeout) {
+  TANDEM_CHECK(method >= kFirstMethod, "RPC method ids below kFirstMethod are reserved");
+  const uint64_t call_id = next_call_id_++;
+  transport_.send(Message{address_, to, method, call_id, std::move(request)});
+  co_return co_await CallAwaiter{*this, call_id, clock_.now() + timeout};
+}
+
+void RpcEndpoint::complete(uint64_t correlation, Result<Bytes> result) {
+  auto it = pending_.find(correlation);
+  if (it == pending_.end()) return;  // late reply after a timeout, or the caller was cancelled
+  const Pending pending = it->second;
+  pending_.erase(it);
+  if (!pending.waiter.valid()) return;
+  *pending.slot = std::move(result);
+  pending.waiter.fire();
+}
+
+void RpcEndpoint::on_message(Message&& message) {
+  if (message.kind == kReplyKind) {
+    if (message.payload.empty()) {
+      complete(message.correlation, Error{Errc::kInternal, "malformed RPC reply: no status byte"});
+      return;
+    }
+    const auto code = static_cast<Errc>(static_cast<uint8_t>(message.payload[0]));
+    if (code == Errc::kOk) {
+      message.payload.erase(0, 1);
+      complete(message.correlation, std::move(message.payload));
+    } else if (static_cast<uint8_t>(code) > static_cast<uint8_t>(Errc::kInternal)) {
+      complete(message.correlation, Error{Errc::kInternal, "malformed RPC reply: unknown status byte"});
+    } else {
+      complete(message.correlation, Error{code, message.payload.substr(1)});
+    }
+    return;
+  }
+  auto it = handlers_.find(message.kind);
+  if (it == handlers_.end()) {
+    reply(message.from, message.correlation,
+          Error{Errc::kNotFound, "no RPC method " + std::to_string(message.kind) + " at " + to_string(address_)});
+    return;
+  }
+  server_tasks_.spawn(serve_one(message.from, message.correlation, &it->second, std::move(message.payload)));
+}
+
+void RpcEndpoint::on_undeliverable(Message&& message, Errc reason) {
+  if (message.kind == kReplyKind) return;  // the caller is gone; nobody waits for this reply
+  complete(message.correlation,
+           Error{reason, reason == Errc::kUnreachable ? "node " + std::to_string(message.to.node) + " is down"
+                                                      : "no endpoint at " + to_string(message.to)});
+}
+
+Task<void> RpcEndpoint::serve_one(Address from, uint64_t correlation, Handler* handler, Bytes request) {
+  Result<Bytes> result = co_await (*handler)(from, std::move(request));
+  reply(from, correlation, result);
+}
+
+void RpcEndpoint::reply(Address to, uint64_t correlation, const Result<Bytes>& result) {
+  Bytes payload;
+  if (result.ok()) {
+    payload.reserve(1 + result.value().size());
+    payload.push_back(static_cast<char>(Errc::kOk));
+    payload += result.value();
+  } else {
+    payload.push_back(static_cast<char>(result.error().code));
+    payload += result.error().message;
+  }
+  transport_.send(Message{address_, to, kReplyKind, correlation, std::move(payload)});
+}
+
+}  // namespace tandem

@@ -1,0 +1,78 @@
+// RpcEndpoint: request/response calls over a Transport, with deadlines and typed errors.
+//
+// Contract:
+// - An endpoint binds one port on its node. It serves the methods registered with serve() and makes calls with
+//   call(). Method ids are application-chosen numbers >= kFirstMethod.
+// - call() ends in exactly one of: the handler's value; the handler's Error (its code crosses the wire
+//   unchanged); kTimeout when no reply came before the deadline (lost, partitioned or slow); kUnreachable when
+//   the destination node is down; kPeerDied when the node is up but the destination endpoint is gone;
+//   kNotFound when the destination does not serve the method. Late replies are dropped.
+// - Each request runs its handler as a root task of the endpoint's server scope; destroying the endpoint
+//   cancels them. Calls in flight must end (or their callers be cancelled) before the endpoint is destroyed:
+//   declare the endpoint before the Scope whose tasks call through it.
+// - Wire format (the same bytes in every world): a request is Message{kind = method, correlation = call id,
+//   payload = request bytes}; a reply is Message{kind = kReplyKind, correlation = call id, payload = one status
+//   byte (Errc) followed by the value bytes or the error message}.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+
+#include "core/async/scope.h"
+#include "core/async/task.h"
+#include "core/common/result.h"
+#include "core/env/clock.h"
+#include "core/env/transport.h"
+
+namespace tandem {
+
+class RpcEndpoint final : public Receiver {
+ public:
+  static constexpr uint32_t kReplyKind = 1;
+  static constexpr uint32_t kFirstMethod = 16;
+
+  // A handler gets the caller's address and the request bytes.
+  using Handler = std::function<Task<Result<Bytes>>(Address from, Bytes request)>;
+
+  // Binds `port` (or a fresh one when port == 0) on the transport's node.
+  RpcEndpoint(Transport& transport, Clock& clock, Port port = 0);
+  ~RpcEndpoint() override;
+  RpcEndpoint(const RpcEndpoint&) = delete;
+  RpcEndpoint& operator=(const RpcEndpoint&) = delete;
+
+  Address address() const { return address_; }
+
+  // Registers the handler for `method`; registering a method twice is a bug.
+  void serve(uint32_t method, Handler handler);
+
+  // Calls `method` at `to` and waits at most `timeout` for the reply.
+  Task<Result<Bytes>> call(Address to, uint32_t method, Bytes request, Duration timeout);
+
+  // Calls still waiting for a reply.
+  size_t pending_calls() const { return pending_.size(); }
+
+  void on_message(Message&& message) override;
+  void on_undeliverable(Message&& message, Errc reason) override;
+
+ private:
+  struct Pending {
+    Wakeup waiter;
+    Result<Bytes>* slot;
+  };
+  struct CallAwaiter;
+
+  Task<void> serve_one(Address from, uint64_t correlation, Handler* handler, Bytes request);
+  void reply(Address to, uint64_t correlation, const Result<Bytes>& result);
+  void complete(uint64_t correlation, Result<Bytes> result);
+
+  Transport& transport_;
+  Clock& clock_;
+  Address address_;
+  uint64_t next_call_id_ = 1;
+  std::unordered_map<uint32_t, Handler> handlers_;   // looked up, never iterated
+  std::unordered_map<uint64_t, Pending> pending_;    // looked up, never iterated
+  Scope server_tasks_;                               // last: handlers die before the state they use
+};
+
+}  // namespace tandem
