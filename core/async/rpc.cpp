@@ -55,7 +55,10 @@ Task<Result<Bytes>> RpcEndpoint::call(Address to, uint32_t method, Bytes request
   TANDEM_CHECK(method >= kFirstMethod, "RPC method ids below kFirstMethod are reserved");
   const uint64_t call_id = next_call_id_++;
   transport_.send(Message{address_, to, method, call_id, std::move(request)});
-  co_return co_await CallAwaiter{*this, call_id, clock_.now() + timeout};
+  // A named awaiter: its address must stay fixed while suspended (complete() writes into `slot`), and g++ 12
+  // may relocate or destroy early a temporary awaiter in a co_await expression.
+  CallAwaiter awaiter{*this, call_id, clock_.now() + timeout};
+  co_return co_await awaiter;
 }
 
 void RpcEndpoint::complete(uint64_t correlation, Result<Bytes> result) {

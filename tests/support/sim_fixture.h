@@ -11,6 +11,8 @@
 #include "core/async/task.h"
 #include "sim/world.h"
 
+#include <catch2/catch.hpp>
+
 namespace tandem::testing {
 
 struct SimFixture {
@@ -63,3 +65,17 @@ struct SimFixture {
 };
 
 }  // namespace tandem::testing
+
+// Readable failures: Catch prints TimePoints and Durations as "12.5ms".
+namespace Catch {
+template <>
+struct StringMaker<tandem::TimePoint> {
+  static std::string convert(const tandem::TimePoint& time) {
+    return "t=" + tandem::format_duration(time.time_since_epoch());
+  }
+};
+template <>
+struct StringMaker<tandem::Duration> {
+  static std::string convert(const tandem::Duration& duration) { return tandem::format_duration(duration); }
+};
+}  // namespace Catch
