@@ -40,7 +40,9 @@ LatencyModel checked(Result<LatencyModel> model) {
 }  // namespace
 
 LatencyModel LatencyModel::constant(Duration latency) { return checked(make(Kind::kConstant, latency)); }
-LatencyModel LatencyModel::uniform(Duration low, Duration high) { return checked(make(Kind::kUniform, low, high)); }
+LatencyModel LatencyModel::uniform(Duration low, Duration high) {
+  return checked(make(Kind::kUniform, low, high));
+}
 LatencyModel LatencyModel::normal(Duration mean, Duration stddev) {
   return checked(make(Kind::kNormal, mean, stddev));
 }
@@ -122,8 +124,8 @@ Status LatencyModel::validate() const {
       if (Status s = check_range(name, "floor", base); !s.ok()) return s;
       if (Status s = check_range(name, "mean above the floor", spread); !s.ok()) return s;
       if (base + spread > kMaxLinkLatency) {
-        return invalid("exponential latency: mean is " + format_duration(base + spread) + "; it may be at most " +
-                       format_duration(kMaxLinkLatency));
+        return invalid("exponential latency: mean is " + format_duration(base + spread) +
+                       "; it may be at most " + format_duration(kMaxLinkLatency));
       }
       return {};
   }
@@ -132,11 +134,14 @@ Status LatencyModel::validate() const {
 
 Duration LatencyModel::mean() const {
   switch (kind) {
-    case Kind::kUniform: return base + spread / 2;
-    case Kind::kExponential: return base + spread;
+    case Kind::kUniform:
+      return base + spread / 2;
+    case Kind::kExponential:
+      return base + spread;
     case Kind::kConstant:
     case Kind::kNormal:
-    case Kind::kLogNormal: return base;
+    case Kind::kLogNormal:
+      return base;
   }
   return base;
 }
@@ -144,9 +149,12 @@ Duration LatencyModel::mean() const {
 Duration LatencyModel::sample(Random& random) const {
   if (is_constant()) return base;
   switch (kind) {
-    case Kind::kConstant: return base;
-    case Kind::kUniform: return base + Duration(random.between(0, spread.count()));
-    case Kind::kNormal: return from_sample_ns(random.normal(as_double_ns(base), as_double_ns(spread)));
+    case Kind::kConstant:
+      return base;
+    case Kind::kUniform:
+      return base + Duration(random.between(0, spread.count()));
+    case Kind::kNormal:
+      return from_sample_ns(random.normal(as_double_ns(base), as_double_ns(spread)));
     case Kind::kLogNormal: {
       // Parameters of the underlying normal from the mean m and stddev s of the latency itself:
       // sigma^2 = ln(1 + s^2/m^2), mu = ln(m) - sigma^2/2. validate() guarantees m > 0 here.
@@ -155,7 +163,8 @@ Duration LatencyModel::sample(Random& random) const {
       const double sigma_squared = std::log1p(ratio * ratio);
       return from_sample_ns(random.lognormal(std::log(m) - sigma_squared / 2, std::sqrt(sigma_squared)));
     }
-    case Kind::kExponential: return base + from_sample_ns(random.exponential(as_double_ns(spread)));
+    case Kind::kExponential:
+      return base + from_sample_ns(random.exponential(as_double_ns(spread)));
   }
   return base;
 }
@@ -163,10 +172,13 @@ Duration LatencyModel::sample(Random& random) const {
 std::string LatencyModel::to_string() const {
   const std::string name(latency_kind_name(kind));
   switch (kind) {
-    case Kind::kConstant: return name + "(" + format_duration(base) + ")";
-    case Kind::kUniform: return name + "(" + format_duration(base) + ".." + format_duration(base + spread) + ")";
+    case Kind::kConstant:
+      return name + "(" + format_duration(base) + ")";
+    case Kind::kUniform:
+      return name + "(" + format_duration(base) + ".." + format_duration(base + spread) + ")";
     case Kind::kNormal:
-    case Kind::kLogNormal: return name + "(" + format_duration(base) + ", sd " + format_duration(spread) + ")";
+    case Kind::kLogNormal:
+      return name + "(" + format_duration(base) + ", sd " + format_duration(spread) + ")";
     case Kind::kExponential:
       return name + "(mean " + format_duration(base + spread) + ", floor " + format_duration(base) + ")";
   }
@@ -175,11 +187,16 @@ std::string LatencyModel::to_string() const {
 
 std::string_view latency_kind_name(LatencyModel::Kind kind) {
   switch (kind) {
-    case Kind::kConstant: return "constant";
-    case Kind::kUniform: return "uniform";
-    case Kind::kNormal: return "normal";
-    case Kind::kLogNormal: return "lognormal";
-    case Kind::kExponential: return "exponential";
+    case Kind::kConstant:
+      return "constant";
+    case Kind::kUniform:
+      return "uniform";
+    case Kind::kNormal:
+      return "normal";
+    case Kind::kLogNormal:
+      return "lognormal";
+    case Kind::kExponential:
+      return "exponential";
   }
   return "unknown";
 }
@@ -192,7 +209,8 @@ Result<LatencyModel::Kind> parse_latency_kind(std::string_view name) {
                  "\"; use one of constant, uniform, normal, lognormal, exponential");
 }
 
-Result<LinkSpec> LinkSpec::make(LatencyModel latency, double loss_probability, double bandwidth_bytes_per_second) {
+Result<LinkSpec> LinkSpec::make(LatencyModel latency, double loss_probability,
+                                double bandwidth_bytes_per_second) {
   LinkSpec link{latency, loss_probability, bandwidth_bytes_per_second};
   if (Status s = link.validate(); !s.ok()) return s.error();
   return link;

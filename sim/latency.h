@@ -67,12 +67,13 @@ struct LatencyModel {
 std::string_view latency_kind_name(LatencyModel::Kind kind);
 Result<LatencyModel::Kind> parse_latency_kind(std::string_view name);
 
-// One link of the topology: a node's uplink to its cluster switch, a cluster's uplink to its region router, or
-// a WAN link between two regions.
+// One link of the topology: a node's uplink to its cluster switch, a cluster's uplink to its region router,
+// or a WAN link between two regions.
 struct LinkSpec {
   LatencyModel latency;
-  double loss_probability = 0;            // each message crossing the link is lost with this probability
-  double bandwidth_bytes_per_second = 0;  // 0 = unlimited; otherwise adds bytes / bandwidth of serialization delay
+  double loss_probability = 0;  // each message crossing the link is lost with this probability
+  double bandwidth_bytes_per_second =
+      0;  // 0 = unlimited; otherwise adds bytes / bandwidth of serialization delay
 
   // Validating factory for user-supplied numbers: loss in [0, 1], bandwidth 0 or at least 1 byte/s.
   static Result<LinkSpec> make(LatencyModel latency, double loss_probability = 0,

@@ -23,14 +23,16 @@ struct BackboneEdge {
   uint32_t link;
   int64_t weight_ns;  // mean latency: shortest paths minimise the mean
 };
-using Backbone = boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property, BackboneEdge>;
+using Backbone =
+    boost::adjacency_list<boost::vecS, boost::vecS, boost::undirectedS, boost::no_property, BackboneEdge>;
 using Vertex = boost::graph_traits<Backbone>::vertex_descriptor;
 
 void check_ok(const Status& status) { TANDEM_CHECK(status.ok(), status.error().message.c_str()); }
 
 bool is_empty(const Network::LinkFault& fault) {
-  return fault.drop_probability == 0 && fault.duplicate_probability == 0 && fault.extra_delay == Duration::zero() &&
-         fault.reorder_jitter == Duration::zero() && fault.clogged_until == TimePoint{};
+  return fault.drop_probability == 0 && fault.duplicate_probability == 0 &&
+         fault.extra_delay == Duration::zero() && fault.reorder_jitter == Duration::zero() &&
+         fault.clogged_until == TimePoint{};
 }
 
 std::string plural(size_t count, const char* noun) {
@@ -48,11 +50,16 @@ struct Network::Path {
 
 std::string_view drop_cause_name(DropCause cause) {
   switch (cause) {
-    case DropCause::kNone: return "none";
-    case DropCause::kPartition: return "partition";
-    case DropCause::kCut: return "cut";
-    case DropCause::kLoss: return "loss";
-    case DropCause::kDropFault: return "drop fault";
+    case DropCause::kNone:
+      return "none";
+    case DropCause::kPartition:
+      return "partition";
+    case DropCause::kCut:
+      return "cut";
+    case DropCause::kLoss:
+      return "loss";
+    case DropCause::kDropFault:
+      return "drop fault";
   }
   return "unknown";
 }
@@ -71,14 +78,15 @@ Status Network::LinkFault::validate() const {
     return invalid("link fault extra delay is " + format_duration(extra_delay) + "; it must not be negative");
   }
   if (reorder_jitter < Duration::zero()) {
-    return invalid("link fault reorder jitter is " + format_duration(reorder_jitter) + "; it must not be negative");
+    return invalid("link fault reorder jitter is " + format_duration(reorder_jitter) +
+                   "; it must not be negative");
   }
   return {};
 }
 
 Network::Network(Random random) : random_(random) { rebuild_routes(); }
 
-// --- Topology ---------------------------------------------------------------------------------------------------
+// --- Topology ----------------------------------------------------------------------------------------------
 
 Network::LinkId Network::add_link(LinkSpec spec) {
   check_ok(spec.validate());
@@ -204,7 +212,7 @@ std::optional<RegionId> Network::find_region(std::string_view name) const {
   return it->second;
 }
 
-// --- Backbone routes --------------------------------------------------------------------------------------------
+// --- Backbone routes ---------------------------------------------------------------------------------------
 
 void Network::rebuild_routes() {
   const size_t region_count = regions_.size();
@@ -214,7 +222,8 @@ void Network::rebuild_routes() {
     boost::add_edge(u, v, BackboneEdge{link, links_[link].spec.latency.mean().count()}, graph);
   };
   for (ClusterId c = 0; c < clusters_.size(); ++c) {
-    if (!links_[clusters_[c].uplink].cut) add_edge(region_count + c, clusters_[c].region, clusters_[c].uplink);
+    if (!links_[clusters_[c].uplink].cut)
+      add_edge(region_count + c, clusters_[c].region, clusters_[c].uplink);
   }
   for (const auto& [regions, link] : wan_links_) {  // a std::map: a fixed order, so fixed tie-breaks
     if (!links_[link].cut) add_edge(regions.first, regions.second, link);
@@ -256,7 +265,8 @@ void Network::rebuild_routes() {
         route.survival *= link.survival;
         route.ns_per_byte += link.ns_per_byte;
       }
-      TANDEM_CHECK(route.mean_latency.count() == distance_ns[to], "the path's mean must be Dijkstra's distance");
+      TANDEM_CHECK(route.mean_latency.count() == distance_ns[to],
+                   "the path's mean must be Dijkstra's distance");
       route.random_links_count = static_cast<uint32_t>(wan_random_links_.size()) - route.random_links_begin;
     }
   }
@@ -270,7 +280,7 @@ Network::LinkId Network::wan_link(RegionId a, RegionId b) const {
   return it->second;
 }
 
-// --- Queries and the per-message decision -----------------------------------------------------------------------
+// --- Queries and the per-message decision ------------------------------------------------------------------
 
 bool Network::partitioned(NodeId from, NodeId to) const {
   for (const Partition& partition : partitions_) {
@@ -408,7 +418,7 @@ Network::Verdict Network::route(NodeId from, NodeId to, size_t payload_bytes, Ti
   return verdict;
 }
 
-// --- Faults -----------------------------------------------------------------------------------------------------
+// --- Faults ------------------------------------------------------------------------------------------------
 
 PartitionId Network::add_partition(const std::vector<NodeId>& side_a, const std::vector<NodeId>& side_b,
                                    bool one_way) {
@@ -526,8 +536,8 @@ std::string Network::describe_faults() const {
   if (!has_faults()) return "no network faults";
   std::vector<std::string> parts;
   if (!partitions_.empty()) {
-    const auto one_way = static_cast<size_t>(std::count_if(partitions_.begin(), partitions_.end(),
-                                                           [](const Partition& p) { return p.one_way; }));
+    const auto one_way = static_cast<size_t>(
+        std::count_if(partitions_.begin(), partitions_.end(), [](const Partition& p) { return p.one_way; }));
     parts.push_back(plural(partitions_.size(), "partition") +
                     (one_way > 0 ? " (" + std::to_string(one_way) + " one-way)" : ""));
   }

@@ -17,7 +17,8 @@
 //   link is added, a cluster or WAN link is cut or restored. Nodes are leaves, so they never lie on a path
 //   between two others and stay out of that graph; adding nodes or isolating one recomputes nothing.
 // - Faults are directional from -> to unless named symmetric. Partitions and cuts are absolute (nothing gets
-//   through); link faults act per node pair and per message. A node added after a partition is on neither side.
+//   through); link faults act per node pair and per message. A node added after a partition is on neither
+//   side.
 // - Bad ids, probabilities outside [0, 1] and negative durations passed to these methods are bugs in the
 //   caller (TANDEM_CHECK). User-supplied numbers are validated first with LinkSpec::make / LatencyModel::make
 //   and LinkFault::validate.
@@ -61,18 +62,19 @@ struct NetworkStats {
   uint64_t dropped_loss = 0;       // a link's loss_probability
   uint64_t dropped_fault = 0;      // a link fault's drop_probability
   uint64_t duplicated = 0;
-  uint64_t clogged = 0;            // held back by a clog
+  uint64_t clogged = 0;  // held back by a clog
 };
 
 class Network {
  public:
   // The per-message decision of route().
   struct Verdict {
-    bool deliver = true;          // false: the message is lost (see cause)
-    Duration delay{};             // from now until arrival: latency + serialization + extra delay + jitter + clog hold
-    bool duplicate = false;       // deliver a second copy too
-    Duration duplicate_delay{};   // from now until the copy arrives
-    bool may_reorder = false;     // a reorder fault is active on this pair: the world must not force FIFO
+    bool deliver = true;  // false: the message is lost (see cause)
+    // From now until arrival: latency + serialization + extra delay + jitter + clog hold.
+    Duration delay{};
+    bool duplicate = false;      // deliver a second copy too
+    Duration duplicate_delay{};  // from now until the copy arrives
+    bool may_reorder = false;    // a reorder fault is active on this pair: the world must not force FIFO
     DropCause cause = DropCause::kNone;
   };
 
@@ -84,13 +86,14 @@ class Network {
     Duration reorder_jitter{};         // > 0: add uniform [0, jitter] and let the pair's messages reorder
     TimePoint clogged_until{};         // messages sent before this arrive no earlier than this
 
-    // Ok when probabilities are in [0, 1] and durations are not negative; an Error naming the field otherwise.
+    // Ok when probabilities are in [0, 1] and durations are not negative; an Error naming the field
+    // otherwise.
     Status validate() const;
   };
 
   explicit Network(Random random);  // its own stream: the world passes root.fork("network")
 
-  // --- Topology -------------------------------------------------------------------------------------------
+  // --- Topology --------------------------------------------------------------------------------------------
   // Names are unique within their kind. Ids are dense, counting from 0 in the order of addition.
   RegionId add_region(std::string name);
   ClusterId add_cluster(std::string name, RegionId region, LinkSpec uplink);
@@ -110,8 +113,8 @@ class Network {
   const std::string& node_name(NodeId node) const;
   const LinkSpec& node_uplink(NodeId node) const;
   const LinkSpec& cluster_uplink(ClusterId cluster) const;
-  std::vector<NodeId> nodes_in_cluster(ClusterId cluster) const;         // ascending
-  std::vector<ClusterId> clusters_in_region(RegionId region) const;      // ascending
+  std::vector<NodeId> nodes_in_cluster(ClusterId cluster) const;     // ascending
+  std::vector<ClusterId> clusters_in_region(RegionId region) const;  // ascending
   std::optional<NodeId> find_node(std::string_view name) const;
   std::optional<ClusterId> find_cluster(std::string_view name) const;
   std::optional<RegionId> find_region(std::string_view name) const;
@@ -135,13 +138,18 @@ class Network {
   // Ends one partition; false when it is no longer active (already healed).
   bool heal_partition(PartitionId id);
 
-  void isolate_node(NodeId node);           // cut the node's uplink: it reaches no one but itself
+  // Cut the node's uplink: it reaches no one but itself.
+  void isolate_node(NodeId node);
   void restore_node(NodeId node);
-  void cut_cluster(ClusterId cluster);      // cut the cluster uplink: the cluster is off the backbone, but its
-  void restore_cluster(ClusterId cluster);  // nodes still reach each other through their switch
-  void cut_wan(RegionId a, RegionId b);     // cut one WAN link; traffic takes another path if there is one
+  // Cut the cluster uplink: the cluster is off the backbone (an outage), but its nodes still reach each
+  // other through their switch.
+  void cut_cluster(ClusterId cluster);
+  void restore_cluster(ClusterId cluster);
+  // Cut one WAN link; traffic takes another path between the regions if there is one.
+  void cut_wan(RegionId a, RegionId b);
   void restore_wan(RegionId a, RegionId b);
-  void heal_partitions();                   // undo every partition and every cut
+  // Undo every partition and every cut (link faults stay).
+  void heal_partitions();
 
   void set_link_fault(NodeId from, NodeId to, LinkFault fault);  // replaces the pair's fault (and its clog)
   void clog(NodeId from, NodeId to, TimePoint until);            // FoundationDB's clogPair, one direction
@@ -203,7 +211,8 @@ class Network {
   LinkId add_link(LinkSpec spec);
   bool set_link_cut(LinkId link, bool cut);  // true when the state changed
   void rebuild_routes();
-  PartitionId add_partition(const std::vector<NodeId>& side_a, const std::vector<NodeId>& side_b, bool one_way);
+  PartitionId add_partition(const std::vector<NodeId>& side_a, const std::vector<NodeId>& side_b,
+                            bool one_way);
   bool partitioned(NodeId from, NodeId to) const;
   DropCause find_path(NodeId from, NodeId to, Path& path) const;
   Duration sample_path(const Path& path, size_t payload_bytes);

@@ -1,17 +1,18 @@
-// The simulated network: latency composition, shortest paths, every fault kind, determinism, input validation.
-#include <catch2/catch.hpp>
+// The simulated network: latency composition, shortest paths, every fault kind, determinism, input
+// validation.
+#include "sim/network.h"
+
 #include <rapidcheck.h>
 #include <rapidcheck/catch.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
 #include <numeric>
 #include <string>
 #include <tuple>
 #include <vector>
-
-#include "sim/network.h"
 
 namespace tandem {
 namespace {
@@ -204,7 +205,8 @@ TEST_CASE("Network: heal_partitions undoes partitions and cuts but keeps link fa
   t.net.cut_cluster(t.w1);
   t.net.cut_wan(t.east, t.west);
   t.net.set_link_fault(t.a1, t.a0, Network::LinkFault{.extra_delay = 5ms});
-  CHECK(t.net.describe_faults() == "1 partition, 1 isolated node, 1 cut cluster, 1 cut WAN link, 1 link fault");
+  CHECK(t.net.describe_faults() ==
+        "1 partition, 1 isolated node, 1 cut cluster, 1 cut WAN link, 1 link fault");
   t.net.heal_partitions();
   CHECK(t.net.active_partition_count() == 0);
   CHECK(t.net.cut_count() == 0);
@@ -303,10 +305,10 @@ TEST_CASE("Network: a clog holds messages until it ends, in its direction only")
   CHECK(held.deliver);
   CHECK(held.delay >= until - kStart);
   CHECK(held.delay == 50ms);
-  CHECK(t.send(t.a0, t.a1, kStart + 30ms).delay == 20ms);   // still arrives at `until`
+  CHECK(t.send(t.a0, t.a1, kStart + 30ms).delay == 20ms);       // still arrives at `until`
   CHECK(t.send(t.a0, t.a1, kStart + 49'900us).delay == 200us);  // latency already reaches past `until`
-  CHECK(t.send(t.a0, t.a1, until + 1ms).delay == 200us);      // after the clog: plain latency
-  CHECK(t.send(t.a1, t.a0, kStart).delay == 200us);           // other direction unaffected
+  CHECK(t.send(t.a0, t.a1, until + 1ms).delay == 200us);        // after the clog: plain latency
+  CHECK(t.send(t.a1, t.a0, kStart).delay == 200us);             // other direction unaffected
   CHECK(t.net.stats().clogged == 3);
 
   t.net.clog(t.a0, t.a1, kStart + 10ms);  // a clog only ever extends
@@ -339,7 +341,7 @@ TEST_CASE("Network: bandwidth adds bytes / bandwidth of serialization per link c
   const RegionId region = net.add_region("r");
   const ClusterId fast = net.add_cluster("fast", region, link(0ns));
   const ClusterId slow = net.add_cluster("slow", region, link(0ns, 0, 2e6));  // 2 MB/s cluster uplink
-  const NodeId a = net.add_node("a", fast, link(100us, 0, 1e6));  // 1 MB/s: 1us per byte
+  const NodeId a = net.add_node("a", fast, link(100us, 0, 1e6));              // 1 MB/s: 1us per byte
   const NodeId b = net.add_node("b", fast, link(100us, 0, 1e6));
   const NodeId c = net.add_node("c", slow, link(100us));
   CHECK(net.route(a, b, 0, kStart).delay == 200us);
@@ -358,11 +360,13 @@ std::vector<std::tuple<bool, int64_t, bool, int64_t, bool>> verdict_sequence(uin
   const ClusterId w = net.add_cluster("w", west, jittery_link(LatencyModel::lognormal(1ms, 300us)));
   std::vector<NodeId> nodes;
   for (int i = 0; i < 4; ++i) {
-    nodes.push_back(net.add_node("e" + std::to_string(i), e, LinkSpec{LatencyModel::uniform(50us, 150us), 0.05, 0}));
+    nodes.push_back(
+        net.add_node("e" + std::to_string(i), e, LinkSpec{LatencyModel::uniform(50us, 150us), 0.05, 0}));
     nodes.push_back(net.add_node("w" + std::to_string(i), w, link(100us, 0.02, 1e8)));
   }
-  net.set_link_fault(nodes[0], nodes[1],
-                     Network::LinkFault{.drop_probability = 0.1, .duplicate_probability = 0.2, .reorder_jitter = 1ms});
+  net.set_link_fault(
+      nodes[0], nodes[1],
+      Network::LinkFault{.drop_probability = 0.1, .duplicate_probability = 0.2, .reorder_jitter = 1ms});
   std::vector<std::tuple<bool, int64_t, bool, int64_t, bool>> out;
   for (int i = 0; i < 2000; ++i) {
     const NodeId from = nodes[static_cast<size_t>(i) % nodes.size()];
@@ -450,8 +454,10 @@ TEST_CASE("LatencyModel: samples stay in range, never go negative, and have the 
   CHECK(average_ms(LatencyModel::normal(10ms, 1ms), 0ns, sim::kMaxLinkLatency) == Approx(10.0).epsilon(0.02));
   // A stddev far above the mean: the clamp keeps every sample >= 0.
   average_ms(LatencyModel::normal(100us, 5ms), 0ns, sim::kMaxLinkLatency);
-  CHECK(average_ms(LatencyModel::lognormal(5ms, 2ms), 0ns, sim::kMaxLinkLatency) == Approx(5.0).epsilon(0.03));
-  CHECK(average_ms(LatencyModel::exponential(3ms, 1ms), 1ms, sim::kMaxLinkLatency) == Approx(3.0).epsilon(0.04));
+  CHECK(average_ms(LatencyModel::lognormal(5ms, 2ms), 0ns, sim::kMaxLinkLatency) ==
+        Approx(5.0).epsilon(0.03));
+  CHECK(average_ms(LatencyModel::exponential(3ms, 1ms), 1ms, sim::kMaxLinkLatency) ==
+        Approx(3.0).epsilon(0.04));
   CHECK(LatencyModel::uniform(1ms, 3ms).mean() == 2ms);
   CHECK(LatencyModel::exponential(3ms, 1ms).mean() == 3ms);
   CHECK(LatencyModel::exponential(3ms).mean() == 3ms);
@@ -477,7 +483,8 @@ TEST_CASE("LatencyModel and LinkSpec: user numbers out of range are refused with
   REQUIRE_FALSE(negative.ok());
   CHECK(negative.code() == Errc::kInvalidArgument);
   CHECK_THAT(message(negative), Catch::Contains("must not be negative"));
-  CHECK_THAT(message(LatencyModel::make(Kind::kUniform, 3ms, 1ms)), Catch::Contains("high (1ms) is below low (3ms)"));
+  CHECK_THAT(message(LatencyModel::make(Kind::kUniform, 3ms, 1ms)),
+             Catch::Contains("high (1ms) is below low (3ms)"));
   CHECK_THAT(message(LatencyModel::make(Kind::kNormal, 10ms, -1ms)), Catch::Contains("stddev"));
   CHECK_THAT(message(LatencyModel::make(Kind::kExponential, 1ms, 3ms)), Catch::Contains("mean >= floor"));
   CHECK_THAT(message(LatencyModel::make(Kind::kLogNormal, 0ns, 1ms)), Catch::Contains("positive mean"));
@@ -516,7 +523,7 @@ TEST_CASE("LatencyModel: descriptions read as the model") {
   CHECK(link(1ms, 0.5, 1000).to_string() == "constant(1ms), loss 0.500000, 1000 bytes/s");
 }
 
-// --- Property: partitions and cuts are absolute, and heal_all restores every pair ---------------------------------
+// --- Property: partitions and cuts are absolute, and heal_all restores every pair --------------------------
 
 // Region connectivity of the test's own model, by union-find over the WAN links left up.
 struct RegionSets {
@@ -526,7 +533,8 @@ struct RegionSets {
   std::vector<size_t> parent;
 };
 
-TEST_CASE("Network: route never delivers across an active partition or cut, and heal_all restores every pair") {
+TEST_CASE(
+    "Network: route never delivers across an active partition or cut, and heal_all restores every pair") {
   rc::prop("random topologies, partitions and cuts", [] {
     const auto region_count = *rc::gen::inRange<uint32_t>(1, 4);
     const auto cluster_count = *rc::gen::inRange<uint32_t>(1, 6);
@@ -548,7 +556,8 @@ TEST_CASE("Network: route never delivers across an active partition or cut, and 
     }
     for (uint32_t n = 0; n < node_count; ++n) {
       cluster_of_node.push_back(*rc::gen::inRange<uint32_t>(0, cluster_count));
-      net.add_node("n" + std::to_string(n), cluster_of_node.back(), jittery_link(LatencyModel::normal(100us, 50us)));
+      net.add_node("n" + std::to_string(n), cluster_of_node.back(),
+                   jittery_link(LatencyModel::normal(100us, 50us)));
     }
 
     // Faults. sides[p][n]: 0 neither, 1 side A / from, 2 side B / to.
@@ -570,9 +579,12 @@ TEST_CASE("Network: route never delivers across an active partition or cut, and 
         net.partition(a, b);
       }
     }
-    const auto isolated = *rc::gen::container<std::vector<bool>>(node_count, rc::gen::weightedElement<bool>({{1, true}, {5, false}}));
-    const auto cut_clusters = *rc::gen::container<std::vector<bool>>(cluster_count, rc::gen::weightedElement<bool>({{1, true}, {4, false}}));
-    const auto cut_wans = *rc::gen::container<std::vector<bool>>(wans.size(), rc::gen::weightedElement<bool>({{1, true}, {3, false}}));
+    const auto isolated = *rc::gen::container<std::vector<bool>>(
+        node_count, rc::gen::weightedElement<bool>({{1, true}, {5, false}}));
+    const auto cut_clusters = *rc::gen::container<std::vector<bool>>(
+        cluster_count, rc::gen::weightedElement<bool>({{1, true}, {4, false}}));
+    const auto cut_wans = *rc::gen::container<std::vector<bool>>(
+        wans.size(), rc::gen::weightedElement<bool>({{1, true}, {3, false}}));
     for (NodeId n = 0; n < node_count; ++n) {
       if (isolated[n]) net.isolate_node(n);
     }
