@@ -198,7 +198,7 @@ TEST_CASE("Network: a cut cluster is off the backbone but its nodes still reach 
   CHECK(t.net.base_latency(t.a0, t.c0) == 100us + 1ms + 20ms + 2ms + 300us);
 }
 
-TEST_CASE("Network: heal_partitions undoes partitions and cuts but keeps link faults; heal_all clears all") {
+TEST_CASE("Network: heal_partitions undoes partitions and cuts but keeps link faults, and heal_all clears all") {
   TwoRegions t;
   t.net.partition({t.a0}, {t.a1});
   t.net.isolate_node(t.b0);

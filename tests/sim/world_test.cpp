@@ -105,7 +105,7 @@ TEST_CASE("Storage: synced writes survive a crash and unsynced writes are lost")
   CHECK_FALSE(storage.get("c").has_value());
 }
 
-TEST_CASE("Storage: a crash during sync loses the batch; a failing device reports kStorageFailure") {
+TEST_CASE("Storage: a crash during sync loses the batch, and a failing device reports kStorageFailure") {
   SimFixture t(1);
   t.spawn(0, [&](Env& env) -> Task<void> {
     return [](Env& env) -> Task<void> {
@@ -209,7 +209,7 @@ uint64_t chatter_run_hash(uint64_t seed) {
   return world.trace_hash();
 }
 
-TEST_CASE("Determinism: the same seed twice gives the same trace hash; another seed gives another") {
+TEST_CASE("Determinism: the same seed twice gives the same trace hash, and another seed gives another") {
   const uint64_t first = chatter_run_hash(42);
   const uint64_t second = chatter_run_hash(42);
   const uint64_t other = chatter_run_hash(43);
