@@ -1,12 +1,13 @@
 // Ping-pong over the simulated network: how many simulated messages tandem moves per wall second, and what an
 // idle actor costs in memory. Issue 2, item 7; bench/compare.sh runs the same ping-pong on SimGrid beside it.
 //
-// Set-up (the same for every run): one region, two clusters of 50 nodes each. Every link is constant: a node's
-// uplink to its cluster switch takes 250 us and a cluster's uplink to the region router 250 us, so a message from
-// a node of cluster a to a node of cluster b crosses four links and takes exactly 1 ms. Pair i puts its pinger on
-// node i % 50 of cluster a and its ponger on node i % 50 of cluster b; each keeps exactly one message in flight,
-// so P pairs move P messages per simulated millisecond. The `uniform` latency runs draw each node uplink from
-// uniform(0..500 us) instead (mean 1 ms per message, 0.5..1.5 ms): the cost of a random network model.
+// Set-up (the same for every run): one region, two clusters of 50 nodes each. Every link is constant: a
+// node's uplink to its cluster switch takes 250 us and a cluster's uplink to the region router 250 us, so a
+// message from a node of cluster a to a node of cluster b crosses four links and takes exactly 1 ms. Pair i
+// puts its pinger on node i % 50 of cluster a and its ponger on node i % 50 of cluster b; each keeps exactly
+// one message in flight, so P pairs move P messages per simulated millisecond. The `uniform` latency runs
+// draw each node uplink from uniform(0..500 us) instead (mean 1 ms per message, 0.5..1.5 ms): the cost of a
+// random network model.
 //
 // Three kinds of actor, cheapest first:
 //   receiver   a Receiver bound to a port that answers each message with a new one (raw Transport messages).
@@ -14,7 +15,8 @@
 //              answering each message: the cost of resuming a coroutine per message.
 //   rpc        two RpcEndpoints; the pinger's Task loops `co_await call(...)` with a 1 s deadline and the
 //              ponger serves the method (a handler Task per request): the full request/response path.
-// Messages carry an 8-byte payload (inside std::string's small buffer, as SimGrid's ping-pong sends a pointer).
+// Messages carry an 8-byte payload (inside std::string's small buffer, as SimGrid's ping-pong sends a
+// pointer).
 //
 // Counters (per benchmark run; compare.sh takes medians over repetitions):
 //   msgs/s           simulated messages delivered per wall-clock second (the headline figure)
@@ -22,11 +24,14 @@
 //   bytes/actor      heap bytes in use (glibc mallinfo2, so allocator headers and rounding count) after
 //                    creating the 2P idle actors, minus before, divided by 2P. Idle = bound and, where the
 //                    actor has a coroutine, suspended in it; no message sent yet.
+//   cpu_ns/msg       thread CPU time per delivered message (steadier than wall time on a shared machine)
 //   allocs/msg       calls of the global operator new per delivered message during the timed loop
 //   sim_ms/msg       simulated time x pairs / messages: reads 1.000 when every message took the 1 ms link
-//                    (a check on the set-up, verified for the constant runs: a run that reads otherwise fails)
+//                    (a check on the set-up, verified for the constant runs: a run that reads otherwise
+//                    fails)
 #include <benchmark/benchmark.h>
 #include <malloc.h>
+#include <time.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -57,7 +62,7 @@ constexpr Duration kClusterUplink = 250us;  // cluster switch <-> region router
 constexpr Duration kOneWay = 2 * kNodeUplink + 2 * kClusterUplink;
 static_assert(kOneWay == 1ms, "a message between the two clusters must cross a 1 ms path");
 constexpr Duration kRpcTimeout = 1s;
-constexpr size_t kMailboxCapacity = 64;     // a ping-pong actor never holds more than one message
+constexpr size_t kMailboxCapacity = 64;             // a ping-pong actor never holds more than one message
 constexpr int64_t kMessagesPerIteration = 100'000;  // simulated work per timed iteration, roughly
 
 const Bytes& payload() {
@@ -65,12 +70,20 @@ const Bytes& payload() {
   return bytes;
 }
 
+// CPU time of this thread: unlike wall time, it does not grow when other processes share the cores.
+double thread_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
 size_t heap_in_use() {
   const struct mallinfo2 info = mallinfo2();
   return info.uordblks + info.hblkhd;  // small chunks in use + mmapped big blocks
 }
 
-// --- The actors ---------------------------------------------------------------------------------------------
+// --- The actors
+// ---------------------------------------------------------------------------------------------
 
 class Actor {
  public:
@@ -83,7 +96,8 @@ class Actor {
 // receiver: a bound port that answers each message. 24 bytes plus its port slot.
 class EchoReceiver final : public Actor, public Receiver {
  public:
-  explicit EchoReceiver(Transport& transport) : transport_(transport), self_{transport.node(), transport.allocate_port()} {
+  explicit EchoReceiver(Transport& transport)
+      : transport_(transport), self_{transport.node(), transport.allocate_port()} {
     transport_.bind(self_.port, this);
   }
   ~EchoReceiver() override { transport_.unbind(self_.port); }
@@ -105,7 +119,8 @@ class EchoReceiver final : public Actor, public Receiver {
 // coroutine: a mailbox (the bound Receiver) and a root Task that receives from it and answers.
 class Mailbox final : public Receiver {
  public:
-  explicit Mailbox(Transport& transport) : transport_(transport), self_{transport.node(), transport.allocate_port()} {
+  explicit Mailbox(Transport& transport)
+      : transport_(transport), self_{transport.node(), transport.allocate_port()} {
     transport_.bind(self_.port, this);
   }
   ~Mailbox() override { transport_.unbind(self_.port); }
@@ -164,7 +179,8 @@ class EchoCoroutine final : public Actor {
     while (true) {
       Message message = co_await mailbox.receive();
       const uint32_t kind = message.kind == kPingKind ? kPongKind : kPingKind;
-      mailbox.transport().send(Message{mailbox.address(), message.from, kind, message.correlation + 1, payload()});
+      mailbox.transport().send(
+          Message{mailbox.address(), message.from, kind, message.correlation + 1, payload()});
     }
   }
 
@@ -176,7 +192,8 @@ class EchoCoroutine final : public Actor {
 class RpcPonger final : public Actor {
  public:
   RpcPonger(Transport& transport, Clock& clock) : endpoint_(transport, clock) {
-    endpoint_.serve(kEchoMethod, [](Address, Bytes request) -> Task<Result<Bytes>> { co_return std::move(request); });
+    endpoint_.serve(kEchoMethod,
+                    [](Address, Bytes request) -> Task<Result<Bytes>> { co_return std::move(request); });
   }
   Address address() const override { return endpoint_.address(); }
   void start(Address) override {}
@@ -216,9 +233,12 @@ enum class LatencyKind { kConstant, kUniform };
 
 const char* name_of(ActorKind kind) {
   switch (kind) {
-    case ActorKind::kReceiver: return "receiver";
-    case ActorKind::kCoroutine: return "coroutine";
-    case ActorKind::kRpc: return "rpc";
+    case ActorKind::kReceiver:
+      return "receiver";
+    case ActorKind::kCoroutine:
+      return "coroutine";
+    case ActorKind::kRpc:
+      return "rpc";
   }
   return "?";
 }
@@ -231,8 +251,12 @@ class Host final : public sim::NodeProcess {
 
   Actor& add(ActorKind kind, bool pinger) {
     switch (kind) {
-      case ActorKind::kReceiver: actors_.push_back(std::make_unique<EchoReceiver>(env_.transport)); break;
-      case ActorKind::kCoroutine: actors_.push_back(std::make_unique<EchoCoroutine>(env_.transport)); break;
+      case ActorKind::kReceiver:
+        actors_.push_back(std::make_unique<EchoReceiver>(env_.transport));
+        break;
+      case ActorKind::kCoroutine:
+        actors_.push_back(std::make_unique<EchoCoroutine>(env_.transport));
+        break;
       case ActorKind::kRpc:
         if (pinger) {
           actors_.push_back(std::make_unique<RpcPinger>(env_.transport, env_.clock));
@@ -317,20 +341,25 @@ void BM_PingPong(benchmark::State& state, ActorKind kind, LatencyKind latency) {
   const sim::WorldStats start_stats = world.stats();
   const TimePoint start_time = world.now();
   const uint64_t start_allocations = allocation_count();
+  const double start_cpu_s = thread_cpu_seconds();
   for (auto _ : state) world.run_for(step);
+  const double cpu_s = thread_cpu_seconds() - start_cpu_s;
   const uint64_t allocations = allocation_count() - start_allocations;
-  const double messages = static_cast<double>(world.stats().messages_delivered - start_stats.messages_delivered);
+  const double messages =
+      static_cast<double>(world.stats().messages_delivered - start_stats.messages_delivered);
   const double events = static_cast<double>(world.stats().events - start_stats.events);
   const double simulated_ms = to_ms(world.now() - start_time);
 
   state.counters["msgs/s"] = benchmark::Counter(messages, benchmark::Counter::kIsRate);
   state.counters["events/s"] = benchmark::Counter(events, benchmark::Counter::kIsRate);
+  state.counters["cpu_ns/msg"] = messages > 0 ? cpu_s * 1e9 / messages : 0;
   state.counters["bytes/actor"] = ping_pong.bytes_per_actor;
   state.counters["allocs/msg"] = messages > 0 ? static_cast<double>(allocations) / messages : 0;
   const double ms_per_message = messages > 0 ? simulated_ms * static_cast<double>(pairs) / messages : 0;
   state.counters["sim_ms/msg"] = ms_per_message;
   if (latency == LatencyKind::kConstant && (ms_per_message < 0.99 || ms_per_message > 1.01)) {
-    state.SkipWithError("messages did not take the 1 ms path: the topology is not what this benchmark assumes");
+    state.SkipWithError(
+        "messages did not take the 1 ms path: the topology is not what this benchmark assumes");
   }
   if (world.stats().messages_dropped != 0 || world.stats().messages_bounced != 0) {
     state.SkipWithError("messages were lost or bounced in a fault-free world");
@@ -342,7 +371,8 @@ void register_all() {
   auto add = [](ActorKind kind, LatencyKind latency, const std::vector<int64_t>& counts) {
     std::string name = "pingpong/";
     name.append(name_of(kind)).append("/").append(name_of(latency));
-    benchmark::internal::Benchmark* b = benchmark::RegisterBenchmark(name.c_str(), BM_PingPong, kind, latency);
+    benchmark::internal::Benchmark* b =
+        benchmark::RegisterBenchmark(name.c_str(), BM_PingPong, kind, latency);
     for (const int64_t pairs : counts) b->Arg(pairs);
     b->ArgName("pairs")->UseRealTime()->Unit(benchmark::kMillisecond);
   };

@@ -176,6 +176,7 @@ class Network {
     double survival = 1;     // 1 - loss_probability, precomputed for route()
     double ns_per_byte = 0;  // 1e9 / bandwidth, 0 when unlimited
     bool cut = false;
+    int64_t fixed_ns = -1;   // >= 0: constant latency, no loss, unlimited bandwidth (route()'s fast path)
   };
   struct Region {
     std::string name;

@@ -176,6 +176,7 @@ class World {
   std::vector<uint32_t> free_actions_;
   std::unordered_map<uint64_t, int64_t> last_arrival_ns_;  // FIFO per node pair; looked up, never iterated
   size_t live_wakeups_at_last_shed_ = 0;
+  size_t paused_nodes_ = 0;        // step() looks up an event's node only while some node is paused
   NodeId current_node_ = kNoNode;  // whose code runs now; guards against a node crashing itself
 };
 

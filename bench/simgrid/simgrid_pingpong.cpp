@@ -1,23 +1,25 @@
 // The SimGrid side of the ping-pong comparison (see bench/compare.sh and bench/sim_pingpong_bench.cpp).
 //
-// N actor pairs ping-pong over a simulated network: pinger i on host h(i) of cluster a sends a small message to
-// ponger i on host h(i) of cluster b, which answers; repeat. The platform mirrors the tandem benchmark: 100 hosts,
-// 50 per cluster, and every communicating host pair joined by its own 1 ms link (a full zone with one route per
-// host pair), so every message crosses exactly one 1 ms link. The network model is SimGrid's choice of the run:
-// pass --cfg=network/model:CM02 (latency + size/bandwidth, with max-min bandwidth sharing) or
+// N actor pairs ping-pong over a simulated network: pinger i on host h(i) of cluster a sends a small message
+// to ponger i on host h(i) of cluster b, which answers; repeat. The platform mirrors the tandem benchmark:
+// 100 hosts, 50 per cluster, and every communicating host pair joined by its own 1 ms link (a full zone with
+// one route per host pair), so every message crosses exactly one 1 ms link. The network model is SimGrid's
+// choice of the run: pass --cfg=network/model:CM02 (latency + size/bandwidth, with max-min bandwidth sharing)
+// or
 // --cfg=network/model:Constant (every message takes network/latency-factor seconds; this program sets that to
 // 1 ms unless the command line already says otherwise).
 //
 // Usage:  tandem_simgrid_pingpong [--pairs=N] [--messages=M] [--hosts=H] [--payload-bytes=B] [--detached]
 //                                 [--cfg=...]...
-// Prints one line: "simgrid pairs=N model=... send=put|detached messages=M wall_s=... msgs_per_s=... sim_s=... setup_s=..."
-// Wall time counts Engine::run() only (platform and actor creation are reported apart as setup_s).
-#include <simgrid/s4u.hpp>
-
+// Prints one line: "simgrid pairs=N model=... send=put|detached messages=M wall_s=... msgs_per_s=...
+// cpu_s=... msgs_per_cpu_s=... sim_s=... setup_s=...". Wall and CPU time count Engine::run() only (platform
+// and actor creation are reported apart as setup_s).
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <simgrid/s4u.hpp>
 #include <string>
 #include <vector>
 
@@ -100,10 +102,19 @@ std::string numbered(const char* prefix, long index) {
   return name;
 }
 
+// CPU time of the process (SimGrid runs every actor on this one thread): steadier than wall time when other
+// processes share the cores.
+double process_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
 double g_token = 42.0;  // what every message carries (SimGrid passes a pointer; the size is simulated)
 
-// put() blocks the sender until the receiver has the message (a rendezvous); a detached send is fire-and-forget,
-// like tandem's Transport::send. Both are offered; the blocking put is SimGrid's own ping-pong example.
+// put() blocks the sender until the receiver has the message (a rendezvous); a detached send is
+// fire-and-forget, like tandem's Transport::send. Both are offered; the blocking put is SimGrid's own
+// ping-pong example.
 void send(sg4::Mailbox* out, double* token, uint64_t size, bool detached) {
   if (detached) {
     out->put_init(token, size)->detach();
@@ -140,10 +151,12 @@ int main(int argc, char** argv) {
 
   const auto setup_start = std::chrono::steady_clock::now();
   sg4::Engine engine(&argc, argv);
-  // Thousands of actors: small stacks (64 KiB) and no guard pages keep the mapping count under vm.max_map_count.
+  // Thousands of actors: small stacks (64 KiB) and no guard pages keep the mapping count under
+  // vm.max_map_count.
   if (!user_stack_size) sg4::Engine::set_config("contexts/stack-size:64");
   if (!user_guard_size) sg4::Engine::set_config("contexts/guard-size:0");
-  // The Constant model's only parameter: each communication takes latency-factor seconds. Make it the 1 ms link.
+  // The Constant model's only parameter: each communication takes latency-factor seconds. Make it the 1 ms
+  // link.
   if (constant_model && !user_latency_factor) sg4::Engine::set_config("network/latency-factor:0.001");
 
   // Two clusters of hosts; cluster a's host i talks only to cluster b's host i, over its own 1 ms link. The
@@ -175,14 +188,20 @@ int main(int argc, char** argv) {
                        options.detached);
   }
   const auto run_start = std::chrono::steady_clock::now();
+  const double cpu_start_s = process_cpu_seconds();
   engine.run();
+  const double cpu_s = process_cpu_seconds() - cpu_start_s;
   const auto run_end = std::chrono::steady_clock::now();
 
   const double wall_s = std::chrono::duration<double>(run_end - run_start).count();
   const double setup_s = std::chrono::duration<double>(run_start - setup_start).count();
   const long messages = 2 * rounds * options.pairs;
-  std::printf("simgrid pairs=%ld model=%s send=%s messages=%ld wall_s=%.6f msgs_per_s=%.0f sim_s=%.6f setup_s=%.3f\n",
-              options.pairs, model.c_str(), options.detached ? "detached" : "put", messages, wall_s, static_cast<double>(messages) / wall_s,
-              sg4::Engine::get_clock(), setup_s);
+  std::printf(
+      "simgrid pairs=%ld model=%s send=%s messages=%ld wall_s=%.6f msgs_per_s=%.0f cpu_s=%.6f "
+      "msgs_per_cpu_s=%.0f "
+      "sim_s=%.6f setup_s=%.3f\n",
+      options.pairs, model.c_str(), options.detached ? "detached" : "put", messages, wall_s,
+      static_cast<double>(messages) / wall_s, cpu_s, static_cast<double>(messages) / cpu_s,
+      sg4::Engine::get_clock(), setup_s);
   return 0;
 }

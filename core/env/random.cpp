@@ -98,9 +98,5 @@ uint64_t stable_hash(std::string_view bytes, uint64_t seed) {
   return splitmix64(hash);
 }
 
-uint64_t hash_combine(uint64_t hash, uint64_t value) {
-  uint64_t x = hash ^ (value + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2));
-  return splitmix64(x);
-}
 
 }  // namespace tandem

@@ -59,7 +59,12 @@ class Random {
 // A stable 64-bit hash of bytes (FNV-1a then a splitmix64 finaliser): for stream names and trace hashing.
 uint64_t stable_hash(std::string_view bytes, uint64_t seed = 0);
 
-// Mixes one 64-bit value into a running hash; order-sensitive.
-uint64_t hash_combine(uint64_t hash, uint64_t value);
+// Mixes one 64-bit value into a running hash; order-sensitive. Inline: the trace mixes several per message.
+inline uint64_t hash_combine(uint64_t hash, uint64_t value) {
+  uint64_t z = (hash ^ (value + 0x9e3779b97f4a7c15ULL + (hash << 6) + (hash >> 2))) + 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
 
 }  // namespace tandem
