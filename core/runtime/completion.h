@@ -90,7 +90,7 @@ class WaitList {
   };
 
  public:
-  explicit WaitList(Clock& clock) : state_(std::make_shared<State>(State{&clock})) {}
+  explicit WaitList(Clock& clock) : state_(std::make_shared<State>(State{&clock, 0, {}, 16})) {}
   WaitList(const WaitList&) = delete;
   WaitList& operator=(const WaitList&) = delete;
   WaitList(WaitList&&) = default;

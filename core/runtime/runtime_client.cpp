@@ -1,0 +1,717 @@
+#include "core/runtime/runtime_client.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/async/sleep.h"
+
+namespace tandem::runtime {
+
+using protocol::NodeIncarnation;
+
+struct RuntimeClient::PendingCall {
+  explicit PendingCall(Clock& clock) : done(clock) {}
+  uint64_t sequence = 0;
+  std::string method;
+  Bytes args;
+  TimePoint started{};
+  TimePoint deadline{};
+  int32_t retries_left = 0;
+  bool retries_known = false;
+  uint32_t attempt = 0;      // bumped on every send
+  uint32_t undelivered = 0;  // sends refused before the call ran
+  // Where the current attempt went.
+  NodeId node = kNoNode;
+  NodeInstance instance = 0;
+  uint64_t incarnation = 0;
+  TaskRef rpc;  // the coroutine waiting for the reply of the current attempt
+  Completion<Result<Bytes>> done;
+};
+
+struct RuntimeClient::ActorSubmitter {
+  ActorId id = kNoActor;
+  std::optional<ActorInfo> location;  // last known
+  bool stale = true;                  // location must be (re)resolved before anything is sent
+  uint64_t failed_incarnation = 0;    // the life whose calls failed: wait for a later one
+  bool resolving = false;
+  uint64_t next_sequence = 0;
+  std::map<uint64_t, std::shared_ptr<PendingCall>> queued;    // by sequence: waiting to be sent
+  std::map<uint64_t, std::shared_ptr<PendingCall>> inflight;  // by sequence: sent, reply pending
+  std::map<uint64_t, size_t> inflight_by_incarnation;
+
+  bool busy() const { return !queued.empty() || !inflight.empty() || resolving; }
+  bool sendable() const { return location && !stale && location->state == ActorState::kAlive; }
+};
+
+struct RuntimeClient::TaskAttempt {
+  explicit TaskAttempt(Clock& clock) : done(clock) {}
+  NodeId node = kNoNode;
+  NodeInstance instance = 0;
+  TaskRef rpc;
+  Completion<Outcome> done;
+};
+
+RuntimeClient::Outcome RuntimeClient::classify(Result<Bytes> rpc) {
+  if (!rpc.ok()) {
+    const Errc code = rpc.error().code;
+    const bool refused = code == Errc::kUnreachable || code == Errc::kPeerDied || code == Errc::kUnavailable;
+    return Outcome{refused ? Delivery::kNotDelivered : Delivery::kDone, std::move(rpc)};
+  }
+  Result<protocol::ExecutionReply> reply = decode<protocol::ExecutionReply>(rpc.value());
+  if (!reply.ok()) {
+    return Outcome{Delivery::kDone, Error{Errc::kInternal, "undecodable reply from a node: " + reply.error().message}};
+  }
+  protocol::ExecutionReply& execution = reply.value();
+  if (execution.lost) return Outcome{Delivery::kLost, Error{Errc::kPeerDied, std::move(execution.message)}};
+  if (execution.code != Errc::kOk) {
+    return Outcome{Delivery::kDone, Error{execution.code, std::move(execution.message)}};
+  }
+  return Outcome{Delivery::kDone, std::move(execution.value)};
+}
+
+namespace {
+
+// Counts an RPC to a daemon for as long as its coroutine lives (also when cancelled).
+struct NodeDependency {
+  explicit NodeDependency(std::function<void()> release) : release_(std::move(release)) {}
+  NodeDependency(const NodeDependency&) = delete;
+  NodeDependency& operator=(const NodeDependency&) = delete;
+  ~NodeDependency() { release_(); }
+  std::function<void()> release_;
+};
+
+bool retryable_control_error(Errc code) {
+  return code == Errc::kUnreachable || code == Errc::kTimeout || code == Errc::kPeerDied ||
+         code == Errc::kUnavailable;
+}
+
+std::string actor_name(ActorId id) { return "actor " + std::to_string(id); }
+
+template <typename T>
+Result<T> decode_reply(const Result<Bytes>& reply, std::string_view what) {
+  if (!reply.ok()) return reply.error();
+  Result<T> decoded = decode<T>(reply.value());
+  if (!decoded.ok()) {
+    return Error{Errc::kInternal, "undecodable " + std::string(what) + " from the control store: " +
+                                      decoded.error().message};
+  }
+  return decoded;
+}
+
+}  // namespace
+
+RuntimeClient::RuntimeClient(Env& env, ClientOptions options)
+    : env_(env),
+      options_(std::move(options)),
+      own_metrics_(options_.metrics == nullptr ? std::make_unique<metrics::MetricsRegistry>() : nullptr),
+      metrics_(options_.metrics != nullptr ? *options_.metrics : *own_metrics_),
+      id_(env.random.next_u64() | 1),
+      endpoint_(env.transport, env.clock),
+      call_retries_(metrics_.counter("runtime_client_call_retries_total", {{"node", std::to_string(env.node)}})),
+      task_retries_(metrics_.counter("runtime_client_task_retries_total", {{"node", std::to_string(env.node)}})),
+      call_latency_ms_(metrics_.histogram("runtime_client_call_latency_ms", {{"node", std::to_string(env.node)}})),
+      task_latency_ms_(metrics_.histogram("runtime_client_task_latency_ms", {{"node", std::to_string(env.node)}})) {
+  TANDEM_CHECK(options_.max_control_attempts >= 1, "max_control_attempts must be at least 1");
+}
+
+RuntimeClient::~RuntimeClient() { scope_.cancel_all(); }
+
+size_t RuntimeClient::calls_in_flight() const {
+  size_t count = 0;
+  for (const auto& [id, submitter] : submitters_) count += submitter->queued.size() + submitter->inflight.size();
+  return count;
+}
+
+// --- Control-store requests ----------------------------------------------------------------------------------
+
+Task<Result<Bytes>> RuntimeClient::control(uint32_t method, Bytes request, Duration extra_wait) {
+  Error last{Errc::kUnavailable, "no attempt made"};
+  Duration backoff = options_.control_backoff_initial;
+  for (int attempt = 0; attempt < options_.max_control_attempts; ++attempt) {
+    if (attempt > 0) {
+      const int64_t half = std::max<int64_t>(to_ns(backoff) / 2, 1);
+      co_await sleep(env_.clock, Duration(half + env_.random.between(0, half)));
+      backoff = std::min(backoff * 2, options_.control_backoff_max);
+    }
+    Result<Bytes> reply =
+        co_await endpoint_.call(options_.control_store, method, request, options_.control_timeout + extra_wait);
+    if (reply.ok() || !retryable_control_error(reply.error().code)) co_return reply;
+    last = reply.error();
+  }
+  co_return Error{Errc::kUnavailable, "the control store at " + to_string(options_.control_store) +
+                                          " did not answer after " + std::to_string(options_.max_control_attempts) +
+                                          " attempts (last: " + last.to_string() + ")"};
+}
+
+Duration RuntimeClient::clamp_wait(TimePoint deadline) const {
+  const Duration left = deadline - env_.clock.now();
+  return std::clamp(left, Duration::zero(), options_.long_poll_timeout);
+}
+
+// --- Actors ------------------------------------------------------------------------------------------------
+
+Task<Result<ActorHandle>> RuntimeClient::create_actor_raw(std::string class_name, ActorOptions options, Bytes args,
+                                                          OwnerRef owner) {
+  if (Status s = validate_name(class_name, "the actor class name"); !s.ok()) co_return s.error();
+  if (Status s = options.validate(); !s.ok()) co_return s.error();
+  if (args.size() > protocol::kMaxArgsBytes) {
+    co_return Error{Errc::kInvalidArgument, "constructor arguments of " + class_name + " exceed kMaxArgsBytes"};
+  }
+  if (options_.catalog != nullptr) {
+    if (options_.catalog->actor_classes.find(class_name) == nullptr) {
+      co_return Error{Errc::kNotFound, "unknown actor class '" + class_name + "'"};
+    }
+    if (!options.runtime_env.empty() && options_.catalog->find_runtime_env(options.runtime_env) == nullptr) {
+      co_return Error{Errc::kNotFound, "unknown runtime env '" + options.runtime_env + "'"};
+    }
+  }
+  if (owner.node == kNoNode) owner.node = env_.node;
+  const Bytes request = encode(protocol::CreateActorRequest{id_, next_request_++, std::move(class_name),
+                                                            std::move(options), std::move(args), owner});
+  Result<Bytes> reply = co_await control(protocol::kCreateActor, request);
+  Result<ActorInfo> info = decode_reply<ActorInfo>(reply, "actor info");
+  if (!info.ok()) co_return info.error();
+  seed_location(info.value());
+  co_return ActorHandle(this, info.value().id);
+}
+
+Task<Result<ActorHandle>> RuntimeClient::get_actor(std::string name) {
+  if (Status s = validate_name(name, "the actor name"); !s.ok()) co_return s.error();
+  const Bytes request = encode(protocol::GetActorRequest{kNoActor, std::move(name)});
+  Result<Bytes> reply = co_await control(protocol::kGetActor, request);
+  Result<ActorInfo> info = decode_reply<ActorInfo>(reply, "actor info");
+  if (!info.ok()) co_return info.error();
+  seed_location(info.value());
+  co_return ActorHandle(this, info.value().id);
+}
+
+Task<Result<ActorInfo>> RuntimeClient::actor_info(ActorId id) {
+  const Bytes request = encode(protocol::GetActorRequest{id, ""});
+  Result<Bytes> reply = co_await control(protocol::kGetActor, request);
+  co_return decode_reply<ActorInfo>(reply, "actor info");
+}
+
+Task<Result<ActorInfo>> RuntimeClient::wait_actor_alive(ActorId id, Duration timeout) {
+  const TimePoint deadline = env_.clock.now() + timeout;
+  while (true) {
+    const Duration wait = clamp_wait(deadline);
+    const Bytes request = encode(protocol::WaitActorRequest{id, 0, wait});
+    Result<Bytes> reply = co_await control(protocol::kWaitActor, request, wait);
+    Result<ActorInfo> info = decode_reply<ActorInfo>(reply, "actor info");
+    if (!info.ok()) co_return info.error();
+    if (info.value().state == ActorState::kAlive) {
+      seed_location(info.value());
+      co_return info;
+    }
+    if (info.value().state == ActorState::kDead) {
+      co_return Error{Errc::kPeerDied, actor_name(id) + " is dead: " + info.value().death_cause};
+    }
+    if (env_.clock.now() >= deadline) {
+      co_return Error{Errc::kTimeout, actor_name(id) + " was not ALIVE within " + format_duration(timeout) +
+                                          " (state " + std::string(actor_state_name(info.value().state)) + ")"};
+    }
+  }
+}
+
+Task<Result<std::vector<ActorInfo>>> RuntimeClient::list_actors(bool named_only, bool include_dead) {
+  const Bytes request = encode(protocol::ListActorsRequest{named_only, include_dead});
+  Result<Bytes> reply = co_await control(protocol::kListActors, request);
+  Result<protocol::ActorList> list = decode_reply<protocol::ActorList>(reply, "actor list");
+  if (!list.ok()) co_return list.error();
+  co_return std::move(list.value().actors);
+}
+
+Task<Status> RuntimeClient::kill_actor(ActorId id, bool no_restart) {
+  const Bytes request = encode(protocol::KillActorRequest{id, no_restart, "killed by client " + std::to_string(id_)});
+  Result<Bytes> reply = co_await control(protocol::kKillActor, request);
+  if (!reply.ok()) co_return reply.error();
+  co_return Status{};
+}
+
+RuntimeClient::ActorSubmitter& RuntimeClient::submitter(ActorId id) {
+  auto it = submitters_.find(id);
+  if (it != submitters_.end()) return *it->second;
+  if (submitters_.size() >= options_.max_cached_actors) evict_idle_submitters();
+  auto submitter = std::make_unique<ActorSubmitter>();
+  submitter->id = id;
+  return *submitters_.emplace(id, std::move(submitter)).first->second;
+}
+
+void RuntimeClient::evict_idle_submitters() {
+  // Forget the oldest idle half: their locations are re-resolved on the next call.
+  size_t to_evict = submitters_.size() / 2 + 1;
+  for (auto it = submitters_.begin(); it != submitters_.end() && to_evict > 0;) {
+    if (it->second->busy()) {
+      ++it;
+    } else {
+      it = submitters_.erase(it);
+      --to_evict;
+    }
+  }
+}
+
+void RuntimeClient::seed_location(const ActorInfo& info) {
+  ActorSubmitter& s = submitter(info.id);
+  if (s.location && s.location->incarnation > info.incarnation) return;  // we know a later life already
+  if (s.location && s.location->state == ActorState::kDead) return;
+  if (info.state == ActorState::kAlive && info.incarnation <= s.failed_incarnation) return;
+  s.location = info;
+  s.stale = !(info.state == ActorState::kAlive || info.state == ActorState::kDead);
+  pump(s);
+}
+
+Task<Result<Bytes>> RuntimeClient::call_actor(ActorId id, std::string method, Bytes args, CallOptions options) {
+  if (id == kNoActor) co_return Error{Errc::kInvalidArgument, "calling actor id 0"};
+  if (Status s = validate_name(method, "the method name"); !s.ok()) co_return s.error();
+  if (args.size() > protocol::kMaxArgsBytes) {
+    co_return Error{Errc::kInvalidArgument, "arguments of " + method + " exceed kMaxArgsBytes"};
+  }
+  ActorSubmitter& s = submitter(id);
+  if (s.location && !s.stale && s.location->state == ActorState::kDead) {
+    co_return Error{Errc::kPeerDied, actor_name(id) + " is dead: " + s.location->death_cause};
+  }
+  if (s.queued.size() + s.inflight.size() >= options_.max_pending_calls_per_actor) {
+    co_return Error{Errc::kResourceExhausted, actor_name(id) + " already has " +
+                                                  std::to_string(options_.max_pending_calls_per_actor) +
+                                                  " calls pending from this client"};
+  }
+  auto call = std::make_shared<PendingCall>(env_.clock);
+  call->sequence = s.next_sequence++;
+  call->method = std::move(method);
+  call->args = std::move(args);
+  call->started = env_.clock.now();
+  call->deadline = call->started + options.timeout;
+  s.queued.emplace(call->sequence, call);
+  pump(s);
+
+  std::optional<Result<Bytes>> outcome = co_await call->done.wait_until(call->deadline);
+  if (!outcome) {
+    // The deadline came first: withdraw the call wherever it is.
+    std::string detail = "no reply within " + format_duration(options.timeout);
+    Errc code = Errc::kTimeout;
+    if (auto it = submitters_.find(id); it != submitters_.end()) {
+      ActorSubmitter& sub = *it->second;
+      if (sub.queued.erase(call->sequence) > 0) {
+        code = Errc::kUnavailable;
+        detail = "it was not ALIVE within the call timeout of " + format_duration(options.timeout) +
+                 (sub.location ? " (state " + std::string(actor_state_name(sub.location->state)) + ")" : "");
+      }
+    }
+    outcome = Error{code, "call to " + call->method + " on " + actor_name(id) + " failed: " + detail};
+    call->done.complete(*outcome);  // a late reply finds the call finished and is dropped
+  }
+  call_latency_ms_.record(to_ms(env_.clock.now() - call->started));
+  co_return std::move(*outcome);
+}
+
+void RuntimeClient::pump(ActorSubmitter& s) {
+  if (s.queued.empty()) return;
+  if (!s.sendable()) {
+    if (s.location && !s.stale && s.location->state == ActorState::kDead) {
+      fail_queued(s, Error{Errc::kPeerDied, actor_name(s.id) + " is dead: " + s.location->death_cause});
+      return;
+    }
+    if (!s.resolving) {
+      s.resolving = true;
+      scope_.spawn(resolve(s.id));
+    }
+    return;
+  }
+  // Never overtake calls still in flight to another life of the actor: they may yet be retried.
+  for (const auto& [incarnation, count] : s.inflight_by_incarnation) {
+    if (incarnation != s.location->incarnation) return;
+  }
+  while (!s.queued.empty() && s.sendable()) {
+    std::shared_ptr<PendingCall> call = std::move(s.queued.begin()->second);
+    s.queued.erase(s.queued.begin());
+    if (call->done.done()) continue;
+    send(s, call);
+  }
+}
+
+void RuntimeClient::send(ActorSubmitter& s, const std::shared_ptr<PendingCall>& call) {
+  const ActorInfo& location = *s.location;
+  ++call->attempt;
+  call->node = location.node;
+  call->instance = location.node_instance;
+  call->incarnation = location.incarnation;
+  if (!call->retries_known) {
+    call->retries_left = location.max_task_retries;
+    call->retries_known = true;
+  }
+  s.inflight.emplace(call->sequence, call);
+  ++s.inflight_by_incarnation[call->incarnation];
+  call->rpc = scope_.spawn(run_call(s.id, call, call->attempt));
+}
+
+Task<void> RuntimeClient::run_call(ActorId actor, std::shared_ptr<PendingCall> call, uint32_t attempt) {
+  depend_on_nodes();
+  NodeDependency dependency([this] { release_nodes(); });
+  Bytes request = encode(protocol::CallActorRequest{call->instance, actor, call->incarnation, id_, call->sequence,
+                                                     call->method, call->args});
+  const Duration timeout = std::max(call->deadline - env_.clock.now(), Duration(1));
+  const Address daemon{call->node, kNodeDaemonPort};
+  Result<Bytes> result = co_await endpoint_.call(daemon, protocol::kCallActor, std::move(request), timeout);
+  finish_attempt(actor, call, attempt, classify(std::move(result)));
+}
+
+void RuntimeClient::finish_attempt(ActorId actor, const std::shared_ptr<PendingCall>& call, uint32_t attempt,
+                                   Outcome outcome) {
+  auto sit = submitters_.find(actor);
+  if (sit == submitters_.end()) return;
+  ActorSubmitter& s = *sit->second;
+  auto it = s.inflight.find(call->sequence);
+  if (it == s.inflight.end() || it->second != call || call->attempt != attempt) return;  // already settled
+  s.inflight.erase(it);
+  auto count = s.inflight_by_incarnation.find(call->incarnation);
+  TANDEM_CHECK(count != s.inflight_by_incarnation.end() && count->second > 0, "in-flight call count underflow");
+  if (--count->second == 0) s.inflight_by_incarnation.erase(count);
+
+  if (outcome.delivery == Delivery::kDone) {
+    call->done.complete(std::move(outcome.result));
+    pump(s);
+    return;
+  }
+  // The actor's life we sent to is over (or never was where we thought): find the next one before sending more.
+  if (s.location && s.location->incarnation == call->incarnation) {
+    s.stale = true;
+    s.failed_incarnation = std::max(s.failed_incarnation, call->incarnation);
+  }
+  const bool time_left = env_.clock.now() < call->deadline && !call->done.done();
+  if (outcome.delivery == Delivery::kNotDelivered) {
+    if (time_left && call->undelivered < options_.max_undelivered_resends) {
+      ++call->undelivered;  // it never ran: sending it again is not a retry
+      s.queued.emplace(call->sequence, call);
+    } else {
+      call->done.complete(Error{Errc::kUnavailable, "could not deliver " + call->method + " to " + actor_name(actor) +
+                                                        " (" + outcome.result.error().message + ")"});
+    }
+  } else if (call->retries_left != 0 && time_left) {
+    if (call->retries_left > 0) --call->retries_left;
+    call_retries_.increment();
+    s.queued.emplace(call->sequence, call);
+  } else {
+    call->done.complete(Error{Errc::kPeerDied, actor_name(actor) + " died while " + call->method +
+                                                   " was in flight (" + outcome.result.error().message + ")"});
+  }
+  pump(s);
+}
+
+void RuntimeClient::fail_queued(ActorSubmitter& s, const Error& error) {
+  for (auto& [sequence, call] : s.queued) call->done.complete(error);
+  s.queued.clear();
+}
+
+Task<void> RuntimeClient::resolve(ActorId actor) {
+  while (true) {
+    auto sit = submitters_.find(actor);
+    if (sit == submitters_.end()) co_return;
+    if (sit->second->queued.empty()) {
+      sit->second->resolving = false;
+      co_return;
+    }
+    const uint64_t after = sit->second->failed_incarnation;
+    const Bytes request = encode(protocol::WaitActorRequest{actor, after, options_.long_poll_timeout});
+    Result<Bytes> reply = co_await control(protocol::kWaitActor, request, options_.long_poll_timeout);
+    sit = submitters_.find(actor);
+    if (sit == submitters_.end()) co_return;
+    ActorSubmitter& s = *sit->second;
+    if (!reply.ok()) {
+      if (reply.error().code == Errc::kNotFound || reply.error().code == Errc::kInvalidArgument) {
+        s.resolving = false;
+        fail_queued(s, reply.error());
+        co_return;
+      }
+      // The control store is unreachable: keep trying while calls wait (each has its own deadline).
+      co_await sleep(env_.clock, options_.control_backoff_max);
+      continue;
+    }
+    Result<ActorInfo> info = decode<ActorInfo>(reply.value());
+    if (!info.ok()) {
+      s.resolving = false;
+      fail_queued(s, Error{Errc::kInternal, "undecodable actor info: " + info.error().message});
+      co_return;
+    }
+    if (info.value().state == ActorState::kDead) {
+      s.location = info.value();
+      s.stale = false;
+      s.resolving = false;
+      fail_queued(s, Error{Errc::kPeerDied, actor_name(actor) + " is dead: " + info.value().death_cause});
+      co_return;
+    }
+    if (info.value().state == ActorState::kAlive && info.value().incarnation > after) {
+      s.location = info.value();
+      s.stale = false;
+      s.resolving = false;
+      pump(s);
+      co_return;
+    }
+    // Still PENDING or RESTARTING (or the life that failed): poll again.
+  }
+}
+
+// --- Tasks -------------------------------------------------------------------------------------------------
+
+Task<Result<Bytes>> RuntimeClient::submit_raw(std::string function, Bytes args, TaskOptions options) {
+  if (Status s = validate_name(function, "the function name"); !s.ok()) co_return s.error();
+  if (Status s = options.validate(); !s.ok()) co_return s.error();
+  if (args.size() > protocol::kMaxArgsBytes) {
+    co_return Error{Errc::kInvalidArgument, "arguments of task " + function + " exceed kMaxArgsBytes"};
+  }
+  if (options_.catalog != nullptr) {
+    if (options_.catalog->functions.find(function) == nullptr) {
+      co_return Error{Errc::kNotFound, "unknown remote function '" + function + "'"};
+    }
+    if (!options.runtime_env.empty() && options_.catalog->find_runtime_env(options.runtime_env) == nullptr) {
+      co_return Error{Errc::kNotFound, "unknown runtime env '" + options.runtime_env + "'"};
+    }
+  }
+  if (task_attempts_.size() >= options_.max_inflight_tasks) {
+    co_return Error{Errc::kResourceExhausted, "this client already runs " +
+                                                  std::to_string(options_.max_inflight_tasks) + " tasks"};
+  }
+  const TimePoint started = env_.clock.now();
+  const TimePoint deadline = started + options.timeout;
+  const SchedulingSpec spec = options.scheduling();
+  uint32_t lost_runs = 0;    // attempts that may have run: bounded by max_retries
+  uint32_t undelivered = 0;  // attempts refused before they ran: bounded by max_undelivered_resends
+  Duration resend_backoff = options_.control_backoff_initial;
+  while (true) {
+    const uint64_t request_number = next_request_++;
+    protocol::LeaseRequest lease_request{id_, request_number, spec, function, {}};
+    Result<protocol::LeaseReply> lease = co_await acquire_lease(std::move(lease_request), deadline);
+    if (!lease.ok()) co_return lease.error();
+    const protocol::LeaseReply grant = lease.value();
+    Bytes run = encode(protocol::RunTaskRequest{grant.instance, grant.lease, spec.resources, grant.bundle, function,
+                                                args, spec.runtime_env, lost_runs});
+    const uint64_t attempt_id = next_attempt_id_++;
+    auto entry = std::make_unique<TaskAttempt>(env_.clock);
+    entry->node = grant.node;
+    entry->instance = grant.instance;
+    Completion<Outcome> done = entry->done;
+    TaskAttempt& stored = *task_attempts_.emplace(attempt_id, std::move(entry)).first->second;
+    const Address daemon{grant.node, kNodeDaemonPort};
+    stored.rpc = scope_.spawn(run_task_attempt(attempt_id, daemon, std::move(run), deadline));
+    std::optional<Outcome> outcome = co_await done.wait_until(deadline);
+    if (auto it = task_attempts_.find(attempt_id); it != task_attempts_.end()) {
+      scope_.cancel(it->second->rpc);
+      task_attempts_.erase(it);
+    }
+    if (!outcome) {
+      co_return Error{Errc::kTimeout, "task " + function + " did not finish within its timeout of " +
+                                          format_duration(options.timeout)};
+    }
+    if (outcome->delivery == Delivery::kDone) {
+      task_latency_ms_.record(to_ms(env_.clock.now() - started));
+      co_return std::move(outcome->result);
+    }
+    const std::string why = outcome->result.error().message;
+    if (outcome->delivery == Delivery::kNotDelivered) {
+      return_lease(grant.lease);  // nobody will run under it; the control store may still count it
+      if (++undelivered > options_.max_undelivered_resends || env_.clock.now() >= deadline) {
+        co_return Error{Errc::kUnavailable, "task " + function + " could not be started (" + why + ")"};
+      }
+      // The lease pointed at a node that is gone or full; the control store will know soon. Pace the retries.
+      co_await sleep(env_.clock, resend_backoff);
+      resend_backoff = std::min(resend_backoff * 2, options_.control_backoff_max);
+      continue;
+    }
+    if (lost_runs >= static_cast<uint32_t>(options.max_retries) || env_.clock.now() >= deadline) {
+      co_return Error{Errc::kPeerDied, "task " + function + " lost its node on attempt " +
+                                           std::to_string(lost_runs + 1) + " of " +
+                                           std::to_string(options.max_retries + 1) + " (" + why + ")"};
+    }
+    ++lost_runs;
+    task_retries_.increment();
+  }
+}
+
+Task<Result<protocol::LeaseReply>> RuntimeClient::acquire_lease(protocol::LeaseRequest request, TimePoint deadline) {
+  std::string last_reason = "no answer from the control store yet";
+  while (true) {
+    if (env_.clock.now() >= deadline) {
+      withdraw_lease(request.request);
+      co_return Error{Errc::kTimeout, "no node could take task " + request.function +
+                                          " before its timeout: " + last_reason};
+    }
+    request.max_wait = clamp_wait(deadline);
+    const Bytes bytes = encode(request);
+    Result<Bytes> raw = co_await control(protocol::kRequestLease, bytes, request.max_wait);
+    Result<protocol::LeaseReply> reply = decode_reply<protocol::LeaseReply>(raw, "lease reply");
+    if (!reply.ok()) {
+      withdraw_lease(request.request);
+      co_return reply.error();
+    }
+    if (reply.value().granted) co_return reply;
+    last_reason = reply.value().waiting_reason;
+  }
+}
+
+void RuntimeClient::return_lease(LeaseId lease) {
+  protocol::ReturnLeaseRequest give_back{lease, kNoNode, 0, 0};
+  scope_.spawn([](RuntimeClient& client, Bytes bytes) -> Task<void> {
+    (void)co_await client.control(protocol::kReturnLease, std::move(bytes));
+  }(*this, encode(give_back)));
+}
+
+void RuntimeClient::withdraw_lease(uint64_t request) {
+  protocol::ReturnLeaseRequest withdraw{0, kNoNode, id_, request};
+  scope_.spawn([](RuntimeClient& client, Bytes bytes) -> Task<void> {
+    (void)co_await client.control(protocol::kReturnLease, std::move(bytes));
+  }(*this, encode(withdraw)));
+}
+
+Task<void> RuntimeClient::run_task_attempt(uint64_t attempt_id, Address daemon, Bytes request, TimePoint deadline) {
+  depend_on_nodes();
+  NodeDependency dependency([this] { release_nodes(); });
+  const Duration timeout = std::max(deadline - env_.clock.now(), Duration(1));
+  Result<Bytes> result = co_await endpoint_.call(daemon, protocol::kRunTask, std::move(request), timeout);
+  if (auto it = task_attempts_.find(attempt_id); it != task_attempts_.end()) {
+    it->second->done.complete(classify(std::move(result)));
+  }
+}
+
+// --- Node deaths -------------------------------------------------------------------------------------------
+
+Task<void> RuntimeClient::watch_nodes() {
+  while (node_dependents_ > 0) {
+    const Bytes request = encode(protocol::WatchNodesRequest{nodes_version_, options_.long_poll_timeout});
+    Result<Bytes> raw = co_await control(protocol::kWatchNodes, request, options_.long_poll_timeout);
+    Result<protocol::WatchNodesReply> reply = decode_reply<protocol::WatchNodesReply>(raw, "node watch reply");
+    if (!reply.ok()) {
+      co_await sleep(env_.clock, options_.control_backoff_max);
+      continue;
+    }
+    nodes_version_ = reply.value().version;
+    on_nodes_dead(reply.value().dead, reply.value().truncated ? &reply.value().alive : nullptr);
+  }
+  watching_ = false;
+}
+
+void RuntimeClient::on_nodes_dead(const std::vector<NodeIncarnation>& dead, const std::vector<NodeIncarnation>* alive) {
+  if (dead.empty() && alive == nullptr) return;
+  const std::set<NodeIncarnation> dead_set(dead.begin(), dead.end());
+  std::map<NodeId, NodeInstance> alive_map;
+  if (alive != nullptr) {
+    for (const NodeIncarnation& node : *alive) alive_map[node.node] = node.instance;
+  }
+  auto is_dead = [&](NodeId node, NodeInstance instance) {
+    if (dead_set.count(NodeIncarnation{node, instance}) > 0) return true;
+    if (alive == nullptr) return false;
+    auto it = alive_map.find(node);
+    return it == alive_map.end() || it->second != instance;
+  };
+  // Actor calls in flight to dead nodes: settle them now (retry or kPeerDied) instead of at their deadline.
+  std::vector<std::pair<ActorId, std::shared_ptr<PendingCall>>> lost_calls;
+  for (const auto& [actor, submitter] : submitters_) {
+    for (const auto& [sequence, call] : submitter->inflight) {
+      if (is_dead(call->node, call->instance)) lost_calls.emplace_back(actor, call);
+    }
+  }
+  for (auto& [actor, call] : lost_calls) {
+    scope_.cancel(call->rpc);
+    finish_attempt(actor, call, call->attempt,
+                   Outcome{Delivery::kLost, Error{Errc::kPeerDied, "node " + std::to_string(call->node) + " died"}});
+  }
+  for (auto& [attempt_id, attempt] : task_attempts_) {
+    if (!is_dead(attempt->node, attempt->instance)) continue;
+    scope_.cancel(attempt->rpc);
+    attempt->done.complete(Outcome{
+        Delivery::kLost, Error{Errc::kPeerDied, "node " + std::to_string(attempt->node) + " died while running the task"}});
+  }
+}
+
+// --- KV ----------------------------------------------------------------------------------------------------
+// Requests are built in named locals before co_await: GCC 12 mishandles braced temporaries that live across a
+// suspension point inside a co_await expression (they are destroyed twice).
+
+Task<Status> RuntimeClient::kv_put(std::string key, Bytes value) {
+  const Bytes request = encode(protocol::KvPutRequest{std::move(key), std::move(value), true});
+  Result<Bytes> reply = co_await control(protocol::kKvPut, request);
+  Result<bool> written = decode_reply<bool>(reply, "kv reply");
+  if (!written.ok()) co_return written.error();
+  co_return Status{};
+}
+
+Task<Result<bool>> RuntimeClient::kv_put_if_absent(std::string key, Bytes value) {
+  const Bytes request = encode(protocol::KvPutRequest{std::move(key), std::move(value), false});
+  Result<Bytes> reply = co_await control(protocol::kKvPut, request);
+  co_return decode_reply<bool>(reply, "kv reply");
+}
+
+Task<Result<std::optional<Bytes>>> RuntimeClient::kv_get(std::string key) {
+  const Bytes request = encode(protocol::KvKeyRequest{std::move(key)});
+  Result<Bytes> reply = co_await control(protocol::kKvGet, request);
+  co_return decode_reply<std::optional<Bytes>>(reply, "kv reply");
+}
+
+Task<Result<bool>> RuntimeClient::kv_delete(std::string key) {
+  const Bytes request = encode(protocol::KvKeyRequest{std::move(key)});
+  Result<Bytes> reply = co_await control(protocol::kKvDelete, request);
+  co_return decode_reply<bool>(reply, "kv reply");
+}
+
+Task<Result<std::vector<std::string>>> RuntimeClient::kv_keys(std::string prefix) {
+  const Bytes request = encode(protocol::KvListRequest{std::move(prefix)});
+  Result<Bytes> reply = co_await control(protocol::kKvList, request);
+  co_return decode_reply<std::vector<std::string>>(reply, "kv reply");
+}
+
+// --- Placement groups --------------------------------------------------------------------------------------
+
+Task<Result<PlacementGroupInfo>> RuntimeClient::create_placement_group(std::vector<ResourceSet> bundles,
+                                                                       BundleStrategy strategy,
+                                                                       LabelSelector labels, std::string name) {
+  const Bytes request = encode(protocol::CreatePlacementGroupRequest{
+      id_, next_request_++, std::move(name), std::move(bundles), strategy, std::move(labels)});
+  Result<Bytes> reply = co_await control(protocol::kCreatePlacementGroup, request);
+  co_return decode_reply<PlacementGroupInfo>(reply, "placement group");
+}
+
+Task<Result<PlacementGroupInfo>> RuntimeClient::placement_group(PlacementGroupId id) {
+  const Bytes request = encode(protocol::PlacementGroupRequest{id, {}});
+  Result<Bytes> reply = co_await control(protocol::kGetPlacementGroup, request);
+  co_return decode_reply<PlacementGroupInfo>(reply, "placement group");
+}
+
+Task<Result<PlacementGroupInfo>> RuntimeClient::wait_placement_group_ready(PlacementGroupId id, Duration timeout) {
+  const TimePoint deadline = env_.clock.now() + timeout;
+  while (true) {
+    const Duration wait = clamp_wait(deadline);
+    const Bytes request = encode(protocol::PlacementGroupRequest{id, wait});
+    Result<Bytes> reply = co_await control(protocol::kWaitPlacementGroup, request, wait);
+    Result<PlacementGroupInfo> info = decode_reply<PlacementGroupInfo>(reply, "placement group");
+    if (!info.ok()) co_return info.error();
+    if (info.value().state == PlacementGroupState::kCreated) co_return info;
+    if (info.value().state == PlacementGroupState::kRemoved) {
+      co_return Error{Errc::kNotFound, "placement group " + std::to_string(id) + " was removed"};
+    }
+    if (env_.clock.now() >= deadline) {
+      co_return Error{Errc::kTimeout, "placement group " + std::to_string(id) + " was not placed within " +
+                                          format_duration(timeout)};
+    }
+  }
+}
+
+Task<Status> RuntimeClient::remove_placement_group(PlacementGroupId id) {
+  const Bytes request = encode(protocol::PlacementGroupRequest{id, {}});
+  Result<Bytes> reply = co_await control(protocol::kRemovePlacementGroup, request);
+  if (!reply.ok()) co_return reply.error();
+  co_return Status{};
+}
+
+// --- Cluster -----------------------------------------------------------------------------------------------
+
+Task<Result<std::vector<NodeInfo>>> RuntimeClient::nodes() {
+  const Bytes request;
+  Result<Bytes> reply = co_await control(protocol::kListNodes, request);
+  co_return decode_reply<std::vector<NodeInfo>>(reply, "node list");
+}
+
+Task<Result<std::vector<PendingRequest>>> RuntimeClient::pending_requests() {
+  const Bytes request;
+  Result<Bytes> reply = co_await control(protocol::kListPending, request);
+  co_return decode_reply<std::vector<PendingRequest>>(reply, "pending list");
+}
+
+}  // namespace tandem::runtime

@@ -1,0 +1,272 @@
+// RuntimeClient: the driver API of the actor runtime — create and call actors, submit tasks, find named actors,
+// use the control store's KV and placement groups. Every node daemon owns one (its actors and tasks use it);
+// a driver process builds its own from an Env and the head's address.
+//
+// Contract:
+// - Everything returns a Task that ends in a value or a typed Error; nothing waits forever: calls and tasks
+//   have a timeout (CallOptions, TaskOptions), control-store requests a bounded number of attempts.
+// - Actor calls from one client to one actor are sent in the order they were made and, with max_concurrency
+//   = 1, run in that order. When the actor dies mid-call the call fails with kPeerDied, or — while
+//   max_task_retries allows — is sent again, in the original order, to the restarted actor once it is ALIVE
+//   (nothing is sent to the new life until every call to the old one has been answered or given up). A call
+//   to a DEAD actor fails at once with kPeerDied and the death cause; one that finds the actor not ALIVE before
+//   its timeout fails with kUnavailable; an unanswered call fails with kTimeout (it may or may not have run).
+// - Tasks: a lease is asked of the control store (waiting while nothing can take it, kResourceExhausted when
+//   no node ever could), then the task runs on the leased node. When that node dies the task runs again
+//   elsewhere, up to max_retries times; errors the function returns are never retried.
+// - Node deaths are learnt from the control store (a long poll that runs only while calls or tasks are in
+//   flight), so work on a crashed node fails over in about the failure-detection delay, not its timeout.
+// - Typed helpers encode arguments with the codec when called (not when awaited), so temporaries are safe.
+// - Single event loop. The client must outlive the coroutines that use it; destroying it cancels its own.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "core/async/rpc.h"
+#include "core/async/scope.h"
+#include "core/async/task.h"
+#include "core/common/result.h"
+#include "core/env/env.h"
+#include "core/metrics/registry.h"
+#include "core/runtime/actor.h"
+#include "core/runtime/catalog.h"
+#include "core/runtime/codec.h"
+#include "core/runtime/completion.h"
+#include "core/runtime/protocol.h"
+#include "core/runtime/types.h"
+
+namespace tandem::runtime {
+
+struct ClientOptions {
+  Address control_store{kNoNode, kControlStorePort};
+  const RuntimeCatalog* catalog = nullptr;       // when set, unknown classes and functions fail on the client
+  metrics::MetricsRegistry* metrics = nullptr;   // nullptr: the client keeps a private registry
+  OwnerRef default_owner;                        // owner of actors created without an explicit one
+
+  Duration control_timeout = std::chrono::seconds(2);   // one control-store request attempt
+  int max_control_attempts = 6;                          // then kUnavailable
+  Duration control_backoff_initial = std::chrono::milliseconds(50);
+  Duration control_backoff_max = std::chrono::seconds(2);
+  Duration long_poll_timeout = std::chrono::seconds(10);  // longest a poll is held by the control store
+
+  size_t max_pending_calls_per_actor = 100'000;  // queued + in flight; beyond: kResourceExhausted
+  size_t max_inflight_tasks = 1'000'000;
+  size_t max_cached_actors = 100'000;            // idle actors whose location is remembered
+  uint32_t max_undelivered_resends = 100;        // per call or task: refusals before it ran (stale addresses)
+};
+
+class RuntimeClient;
+
+// A reference to an actor that can be sent in arguments; rebind with RuntimeClient::handle().
+struct ActorRef {
+  ActorId id = kNoActor;
+  friend bool operator==(const ActorRef&, const ActorRef&) = default;
+  TANDEM_CODEC_FIELDS(id)
+};
+
+class ActorHandle {
+ public:
+  ActorHandle() = default;
+  ActorHandle(RuntimeClient* client, ActorId id) : client_(client), id_(id) {}
+
+  ActorId id() const { return id_; }
+  bool valid() const { return client_ != nullptr && id_ != kNoActor; }
+  ActorRef ref() const { return ActorRef{id_}; }
+
+  // call<int>("add", 2, 3): encodes the arguments now, decodes the result as R (void: no result).
+  template <typename R = void, typename... Args>
+  Task<Result<R>> call(std::string method, const Args&... args) const;
+  template <typename R = void, typename... Args>
+  Task<Result<R>> call_with(CallOptions options, std::string method, const Args&... args) const;
+  Task<Result<Bytes>> call_raw(std::string method, Bytes args, CallOptions options = {}) const;
+
+ private:
+  RuntimeClient* client_ = nullptr;
+  ActorId id_ = kNoActor;
+};
+
+class RuntimeClient {
+ public:
+  RuntimeClient(Env& env, ClientOptions options);
+  ~RuntimeClient();
+  RuntimeClient(const RuntimeClient&) = delete;
+  RuntimeClient& operator=(const RuntimeClient&) = delete;
+
+  ClientId id() const { return id_; }
+  Env& env() const { return env_; }
+  const ClientOptions& options() const { return options_; }
+  Address address() const { return endpoint_.address(); }
+
+  // --- Actors -----------------------------------------------------------------------------------------
+  // Registers the actor with the control store and returns its handle at once (it is PENDING until placed);
+  // calls made meanwhile wait for it. Errors: kNotFound (unknown class, with a catalog), kInvalidArgument
+  // (bad options), kAlreadyExists (name taken), kResourceExhausted (no node could ever host it).
+  template <typename... Args>
+  Task<Result<ActorHandle>> create_actor(std::string class_name, ActorOptions options, const Args&... args) {
+    return create_actor_raw(std::move(class_name), std::move(options), encode_args(args...), options_.default_owner);
+  }
+  Task<Result<ActorHandle>> create_actor_raw(std::string class_name, ActorOptions options, Bytes args,
+                                             OwnerRef owner);
+
+  // The live actor registered under `name`; kNotFound when there is none.
+  Task<Result<ActorHandle>> get_actor(std::string name);
+  ActorHandle handle(ActorId id) { return ActorHandle(this, id); }
+  ActorHandle handle(ActorRef ref) { return ActorHandle(this, ref.id); }
+  Task<Result<ActorInfo>> actor_info(ActorId id);
+  // Waits until the actor is ALIVE (its info) or DEAD (kPeerDied with the cause); kTimeout otherwise.
+  Task<Result<ActorInfo>> wait_actor_alive(ActorId id, Duration timeout);
+  Task<Result<std::vector<ActorInfo>>> list_actors(bool named_only = false, bool include_dead = true);
+  Task<Result<std::vector<ActorInfo>>> list_named_actors() { return list_actors(true, false); }
+  // no_restart = false lets the actor restart if it has restarts left (counts as one).
+  Task<Status> kill_actor(ActorId id, bool no_restart = true);
+  Task<Result<Bytes>> call_actor(ActorId id, std::string method, Bytes args, CallOptions options = {});
+
+  // --- Tasks ------------------------------------------------------------------------------------------
+  template <typename R = void, typename... Args>
+  Task<Result<R>> submit(std::string function, TaskOptions options, const Args&... args) {
+    return decode_result<R>(submit_raw(std::move(function), encode_args(args...), std::move(options)),
+                            "task result");
+  }
+  Task<Result<Bytes>> submit_raw(std::string function, Bytes args, TaskOptions options = {});
+
+  // --- Key-value store (checkpoints, app metadata; durable in the control store) --------------------------
+  Task<Status> kv_put(std::string key, Bytes value);
+  // False (and nothing written) when the key exists.
+  Task<Result<bool>> kv_put_if_absent(std::string key, Bytes value);
+  Task<Result<std::optional<Bytes>>> kv_get(std::string key);
+  // True when the key existed.
+  Task<Result<bool>> kv_delete(std::string key);
+  Task<Result<std::vector<std::string>>> kv_keys(std::string prefix);
+
+  // --- Placement groups -------------------------------------------------------------------------------
+  Task<Result<PlacementGroupInfo>> create_placement_group(std::vector<ResourceSet> bundles, BundleStrategy strategy,
+                                                          LabelSelector labels = {}, std::string name = {});
+  Task<Result<PlacementGroupInfo>> placement_group(PlacementGroupId id);
+  // Waits until every bundle is placed (CREATED); kTimeout otherwise, kNotFound when removed.
+  Task<Result<PlacementGroupInfo>> wait_placement_group_ready(PlacementGroupId id, Duration timeout);
+  Task<Status> remove_placement_group(PlacementGroupId id);
+
+  // --- Cluster ----------------------------------------------------------------------------------------
+  Task<Result<std::vector<NodeInfo>>> nodes();
+  // Requests waiting for resources, with the reason (infeasible now, not forever).
+  Task<Result<std::vector<PendingRequest>>> pending_requests();
+
+  // --- Introspection (tests, metrics) ---------------------------------------------------------------------
+  size_t calls_in_flight() const;
+  size_t tasks_in_flight() const { return task_attempts_.size(); }
+  bool watching_nodes() const { return watching_; }
+
+  // Decodes a raw result as R; kInvalidArgument when it does not decode.
+  template <typename R>
+  static Task<Result<R>> decode_result(Task<Result<Bytes>> raw, std::string what) {
+    Result<Bytes> bytes = co_await std::move(raw);
+    if (!bytes.ok()) co_return bytes.error();
+    if constexpr (std::is_void_v<R>) {
+      co_return Status{};
+    } else {
+      Result<R> value = decode<R>(bytes.value());
+      if (!value.ok()) co_return Error{Errc::kInvalidArgument, "undecodable " + what + ": " + value.error().message};
+      co_return std::move(value).value();
+    }
+  }
+
+ private:
+  struct PendingCall;
+  struct ActorSubmitter;
+  struct TaskAttempt;
+  // How one attempt of a call or task ended, as seen from here.
+  enum class Delivery : uint8_t {
+    kDone,          // it ran (value or its own error), or failed for good (timeout, malformed, ...)
+    kNotDelivered,  // refused before it ran (node down, actor or node instance not there): safe to resend
+    kLost,          // the actor or node ended while it was queued or running: resending is a retry
+  };
+  struct Outcome {
+    Delivery delivery;
+    Result<Bytes> result;
+  };
+  static Outcome classify(Result<Bytes> rpc);
+
+  // Control-store requests: retried on kUnreachable / kTimeout / kPeerDied / kUnavailable with backoff.
+  Task<Result<Bytes>> control(uint32_t method, Bytes request, Duration extra_wait = Duration::zero());
+  Duration clamp_wait(TimePoint deadline) const;
+
+  ActorSubmitter& submitter(ActorId id);
+  void seed_location(const ActorInfo& info);
+  void pump(ActorSubmitter& submitter);
+  void send(ActorSubmitter& submitter, const std::shared_ptr<PendingCall>& call);
+  Task<void> run_call(ActorId actor, std::shared_ptr<PendingCall> call, uint32_t attempt);
+  void finish_attempt(ActorId actor, const std::shared_ptr<PendingCall>& call, uint32_t attempt, Outcome outcome);
+  Task<void> resolve(ActorId actor);
+  void fail_queued(ActorSubmitter& submitter, const Error& error);
+  void evict_idle_submitters();
+
+  Task<Result<protocol::LeaseReply>> acquire_lease(protocol::LeaseRequest request, TimePoint deadline);
+  Task<void> run_task_attempt(uint64_t attempt_id, Address daemon, Bytes request, TimePoint deadline);
+  void withdraw_lease(uint64_t request);
+  void return_lease(LeaseId lease);
+
+  void depend_on_nodes() {
+    ++node_dependents_;
+    if (!watching_) {
+      watching_ = true;
+      scope_.spawn(watch_nodes());
+    }
+  }
+  void release_nodes() { --node_dependents_; }
+  Task<void> watch_nodes();
+  void on_nodes_dead(const std::vector<protocol::NodeIncarnation>& dead, const std::vector<protocol::NodeIncarnation>* alive);
+
+  Env& env_;
+  ClientOptions options_;
+  std::unique_ptr<metrics::MetricsRegistry> own_metrics_;
+  metrics::MetricsRegistry& metrics_;
+  ClientId id_;
+  uint64_t next_request_ = 1;
+  uint64_t next_attempt_id_ = 1;
+  RpcEndpoint endpoint_;
+  std::map<ActorId, std::unique_ptr<ActorSubmitter>> submitters_;
+  std::map<uint64_t, std::unique_ptr<TaskAttempt>> task_attempts_;  // by attempt id
+  uint64_t nodes_version_ = 0;
+  size_t node_dependents_ = 0;  // RPCs in flight to daemons
+  bool watching_ = false;
+  metrics::Counter& call_retries_;
+  metrics::Counter& task_retries_;
+  metrics::Histogram& call_latency_ms_;
+  metrics::Histogram& task_latency_ms_;
+  Scope scope_;  // last: its coroutines use everything above
+};
+
+// --- Typed helpers -----------------------------------------------------------------------------------------
+
+template <typename R, typename... Args>
+Task<Result<R>> ActorHandle::call(std::string method, const Args&... args) const {
+  return call_with<R>(CallOptions{}, std::move(method), args...);
+}
+
+template <typename R, typename... Args>
+Task<Result<R>> ActorHandle::call_with(CallOptions options, std::string method, const Args&... args) const {
+  TANDEM_CHECK(valid(), "calling through an empty ActorHandle");
+  std::string what = "result of " + method;
+  return RuntimeClient::decode_result<R>(client_->call_actor(id_, std::move(method), encode_args(args...), options),
+                                         std::move(what));
+}
+
+inline Task<Result<Bytes>> ActorHandle::call_raw(std::string method, Bytes args, CallOptions options) const {
+  TANDEM_CHECK(valid(), "calling through an empty ActorHandle");
+  return client_->call_actor(id_, std::move(method), std::move(args), options);
+}
+
+template <typename... Args>
+Task<Result<ActorHandle>> ActorContext::create_actor(std::string class_name, ActorOptions options,
+                                                     const Args&... args) {
+  return client_.create_actor_raw(std::move(class_name), std::move(options), encode_args(args...), as_owner());
+}
+
+}  // namespace tandem::runtime

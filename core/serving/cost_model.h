@@ -1,0 +1,28 @@
+// CostModel: what one request costs a backend running a given version — the simulated stand-in for a model
+// or user function (latency, errors, answers).
+//
+// Contract: every draw comes from the Random the caller passes (a backend forks its own stream), so a sim run
+// stays a function of its seed. answer() is deterministic in (version salt, request payload) except for the
+// version's output_noise fraction, which returns a one-off answer: versions that share a salt answer alike,
+// which is what validation (core/serving/validation.h) compares, and the noise is what two old instances
+// disagree on (Diffy's old-vs-old baseline).
+#pragma once
+
+#include <string>
+
+#include "core/env/random.h"
+#include "core/env/time.h"
+#include "core/serving/service_spec.h"
+
+namespace tandem::serving {
+
+// One latency sample for `time` (at least 1us; capped at 100x the median so one draw cannot stall a run).
+Duration sample_service_time(const ServiceTime& time, Random& random);
+
+// Whether this request fails (probability error_rate).
+bool sample_error(const VersionSpec& version, Random& random);
+
+// The answer `version` gives to `payload`.
+std::string answer(const VersionSpec& version, const std::string& payload, Random& random);
+
+}  // namespace tandem::serving

@@ -1,0 +1,249 @@
+#include "core/serving/proxy.h"
+
+#include <algorithm>
+
+#include "core/runtime/runtime_client.h"
+
+namespace tandem::serving {
+
+namespace {
+
+bool retryable(Errc code) {
+  return code == Errc::kPeerDied || code == Errc::kUnavailable || code == Errc::kResourceExhausted ||
+         code == Errc::kUnreachable;
+}
+
+double p99(const std::deque<double>& values) {
+  if (values.empty()) return 0;
+  std::vector<double> sorted(values.begin(), values.end());
+  std::sort(sorted.begin(), sorted.end());
+  const size_t index = std::min(sorted.size() - 1, (sorted.size() * 99) / 100);
+  return sorted[index];
+}
+
+}  // namespace
+
+ServingProxy::ServingProxy(runtime::ActorContext& context, std::string service, std::string cluster,
+                           ProxyPolicy policy)
+    : context_(context),
+      service_(std::move(service)),
+      cluster_(std::move(cluster)),
+      policy_(policy),
+      random_(context.random().fork("serving-proxy", context.id())),
+      retry_budget_(policy.retry_ratio, policy.min_retries_per_second),
+      requests_total_(context.metrics().counter("serving_proxy_requests_total",
+                                                {{"service", service_}, {"cluster", cluster_}})),
+      shed_total_(context.metrics().counter("serving_proxy_shed_total", {{"service", service_}, {"cluster", cluster_}})),
+      failed_total_(
+          context.metrics().counter("serving_proxy_failed_total", {{"service", service_}, {"cluster", cluster_}})),
+      latency_ms_(
+          context.metrics().histogram("serving_proxy_latency_ms", {{"service", service_}, {"cluster", cluster_}})),
+      slots_(context.clock(), policy.max_inflight, policy.max_queue),
+      endpoint_(std::make_unique<RpcEndpoint>(context.env().transport, context.clock())) {
+  endpoint_->serve(kServeMethod, [this](Address, Bytes request) { return serve(std::move(request)); });
+}
+
+Status ServingProxy::fence(uint64_t epoch) {
+  if (epoch < epoch_) {
+    return Error{Errc::kFailedPrecondition, "fenced: AppMaster epoch " + std::to_string(epoch) +
+                                                " is older than epoch " + std::to_string(epoch_) + " seen by proxy " +
+                                                std::to_string(context_.id())};
+  }
+  if (epoch > epoch_) epoch_ = epoch;
+  return Status{};
+}
+
+ProxyStatus ServingProxy::snapshot() const {
+  ProxyStatus status;
+  status.id = context_.id();
+  status.data = Endpoint::of(endpoint_->address());
+  status.epoch = epoch_;
+  status.route_generation = routes_.generation;
+  status.routable_backends = static_cast<uint32_t>(routable_.size());
+  status.inflight = slots_.in_use();
+  status.queued = static_cast<uint32_t>(slots_.waiting());
+  status.requests = requests_;
+  status.shed = shed_;
+  status.failed = failed_;
+  status.retries = retries_;
+  for (const auto& [version, window] : versions_) {
+    status.versions[version] = VersionStats{window.requests, window.errors, p99(window.latencies_ms)};
+  }
+  return status;
+}
+
+Task<Result<ProxyStatus>> ServingProxy::status(uint64_t epoch) {
+  if (epoch > 0) {
+    if (Status fenced = fence(epoch); !fenced.ok()) co_return fenced.error();
+  }
+  co_return snapshot();
+}
+
+Task<Result<ProxyStatus>> ServingProxy::update_routes(RouteTable table) {
+  if (Status fenced = fence(table.epoch); !fenced.ok()) co_return fenced.error();
+  if (table.epoch == routes_.epoch && table.generation < routes_.generation) co_return snapshot();
+  routes_ = std::move(table);
+  for (auto& [id, state] : backends_) state.listed = false;
+  routable_.clear();
+  for (const RouteEntry& entry : routes_.backends) {
+    BackendState& state = backends_[entry.backend];
+    state.version = entry.version;
+    state.listed = true;
+    state.ejected_until = TimePoint{};  // a fresh table from the AppMaster vouches for it
+    routable_.push_back(entry.backend);
+  }
+  // Forget backends that are neither listed nor busy.
+  std::erase_if(backends_, [](const auto& item) { return !item.second.listed && item.second.inflight == 0; });
+  co_return snapshot();
+}
+
+Task<Result<std::vector<RecordedRequest>>> ServingProxy::recorded(uint64_t epoch, uint32_t limit) {
+  if (epoch > 0) {
+    if (Status fenced = fence(epoch); !fenced.ok()) co_return fenced.error();
+  }
+  std::vector<RecordedRequest> out;
+  for (auto it = recorded_.rbegin(); it != recorded_.rend() && out.size() < limit; ++it) out.push_back(*it);
+  co_return out;
+}
+
+ActorId ServingProxy::pick(const std::set<ActorId>& tried, TimePoint now) {
+  auto usable = [&](ActorId id) {
+    if (tried.count(id) > 0) return false;
+    auto it = backends_.find(id);
+    return it != backends_.end() && it->second.listed && it->second.ejected_until <= now;
+  };
+  std::vector<ActorId> candidates;
+  candidates.reserve(routable_.size());
+  if (!routes_.version_weights.empty()) {
+    // Draw a version by weight among versions that have a usable backend.
+    std::map<std::string, std::vector<ActorId>> by_version;
+    for (ActorId id : routable_) {
+      if (usable(id)) by_version[backends_[id].version].push_back(id);
+    }
+    uint64_t total = 0;
+    for (const auto& [version, ids] : by_version) {
+      auto weight = routes_.version_weights.find(version);
+      if (weight != routes_.version_weights.end()) total += weight->second;
+    }
+    if (total > 0) {
+      uint64_t draw = random_.below(total);
+      for (const auto& [version, ids] : by_version) {
+        auto weight = routes_.version_weights.find(version);
+        const uint64_t w = weight == routes_.version_weights.end() ? 0 : weight->second;
+        if (draw < w) {
+          candidates = ids;
+          break;
+        }
+        draw -= w;
+      }
+    }
+  }
+  if (candidates.empty()) {
+    for (ActorId id : routable_) {
+      if (usable(id)) candidates.push_back(id);
+    }
+  }
+  if (candidates.empty()) return runtime::kNoActor;
+  if (candidates.size() == 1) return candidates[0];
+  const size_t a = random_.below(candidates.size());
+  size_t b = random_.below(candidates.size() - 1);
+  if (b >= a) ++b;
+  const ActorId first = candidates[a];
+  const ActorId second = candidates[b];
+  return backends_[second].inflight < backends_[first].inflight ? second : first;
+}
+
+void ServingProxy::note_version(const std::string& version, bool error, Duration latency) {
+  VersionWindow& window = versions_[version];
+  ++window.requests;
+  if (error) ++window.errors;
+  window.latencies_ms.push_back(to_ms(latency));
+  while (window.latencies_ms.size() > kLatencyWindow) window.latencies_ms.pop_front();
+}
+
+Task<Result<Bytes>> ServingProxy::serve(Bytes request_bytes) {
+  Result<ServeRequest> decoded = runtime::decode<ServeRequest>(request_bytes);
+  if (!decoded.ok()) co_return Error{Errc::kInvalidArgument, "undecodable request: " + decoded.error().message};
+  ServeRequest request = std::move(decoded).value();
+  const TimePoint start = context_.clock().now();
+  const TimePoint deadline = start + request.budget;
+  ++requests_;
+  requests_total_.increment();
+  retry_budget_.on_request(start);
+
+  const bool queue_full = slots_.in_use() >= slots_.capacity() && slots_.waiting() >= policy_.max_queue;
+  if (queue_full) {
+    ++shed_;
+    shed_total_.increment();
+    co_return Error{Errc::kResourceExhausted, "proxy " + std::to_string(context_.id()) + " of " + service_ +
+                                                  " is overloaded: " + std::to_string(slots_.in_use()) +
+                                                  " in flight and " + std::to_string(slots_.waiting()) +
+                                                  " queued (load shed)"};
+  }
+  std::optional<Slots::Permit> permit = co_await slots_.acquire(deadline);
+  if (!permit) {
+    ++failed_;
+    failed_total_.increment();
+    co_return Error{Errc::kTimeout, "request waited past its deadline in proxy " + std::to_string(context_.id())};
+  }
+  Result<ServeReply> reply = co_await route(std::move(request), deadline);
+  latency_ms_.record(to_ms(context_.clock().now() - start));
+  if (!reply.ok()) {
+    ++failed_;
+    failed_total_.increment();
+    co_return reply.error();
+  }
+  co_return runtime::encode(reply.value());
+}
+
+Task<Result<ServeReply>> ServingProxy::route(ServeRequest request, TimePoint deadline) {
+  std::set<ActorId> tried;
+  Error last{Errc::kUnavailable, "proxy " + std::to_string(context_.id()) + " of " + service_ + " in " + cluster_ +
+                                     " has no healthy backend"};
+  for (uint32_t attempt = 0; attempt < policy_.max_attempts; ++attempt) {
+    const TimePoint now = context_.clock().now();
+    if (now >= deadline) {
+      co_return Error{Errc::kTimeout, "request budget ran out in proxy " + std::to_string(context_.id())};
+    }
+    if (attempt > 0) {
+      if (!retry_budget_.try_retry(now)) break;
+      ++retries_;
+    }
+    const ActorId backend = pick(tried, now);
+    if (backend == runtime::kNoActor) break;
+    tried.insert(backend);
+    BackendState& chosen = backends_[backend];
+    const std::string version = chosen.version;
+    ++chosen.inflight;
+    ServeRequest sent = request;
+    sent.budget = deadline - now;
+    runtime::CallOptions options;
+    options.timeout = deadline - now;
+    Result<ServeReply> reply =
+        co_await context_.client().handle(backend).call_with<ServeReply>(options, "handle", sent);
+    const TimePoint done = context_.clock().now();
+    if (auto it = backends_.find(backend); it != backends_.end()) {
+      --it->second.inflight;
+      if (!reply.ok() && (reply.error().code == Errc::kPeerDied || reply.error().code == Errc::kUnreachable)) {
+        it->second.ejected_until = done + kLocalEjection;
+      }
+      if (!it->second.listed && it->second.inflight == 0) backends_.erase(it);
+    }
+    if (reply.ok()) {
+      ServeReply& value = reply.value();
+      value.proxy_attempts = attempt + 1;
+      note_version(value.version, false, done - now);
+      if (seen_++ % kRecordEvery == 0) {
+        recorded_.push_back(RecordedRequest{request.payload, value.payload, value.version, done - now, false});
+        while (recorded_.size() > kMaxRecordedRequests) recorded_.pop_front();
+      }
+      co_return std::move(reply).value();
+    }
+    last = reply.error();
+    if (last.code == Errc::kInternal) note_version(version, true, done - now);
+    if (!retryable(last.code)) break;
+  }
+  co_return last;
+}
+
+}  // namespace tandem::serving

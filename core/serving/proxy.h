@@ -1,0 +1,103 @@
+// ServingProxy: a service's entry point in one cluster — an actor that serves requests on its own RPC endpoint
+// (the data address clients find through discovery) and routes each to a healthy backend.
+//
+// Contract:
+// - Admission: at most policy.max_inflight requests are sent to backends at once; up to policy.max_queue more
+//   wait in FIFO order. A request beyond both is shed at once with kResourceExhausted ("overloaded"), an
+//   explicit error clients may retry elsewhere; a queued request whose budget runs out fails with kTimeout.
+// - Routing: power of two choices on this proxy's own count of requests in flight per backend, among the
+//   backends of the latest route table (a version is first drawn by the table's version weights when it has
+//   any). A backend that failed as unreachable or dead is ejected locally until a newer route table lists
+//   it again, so traffic keeps flowing while the AppMaster is away.
+// - Retries: a request that failed on a backend with a retryable error (kPeerDied, kUnavailable,
+//   kResourceExhausted, kUnreachable) is sent to another backend while policy.max_attempts, the request's
+//   budget and the retry budget (core/serving/retry_budget.h) allow. Modelled errors (kInternal) and
+//   timeouts are not retried: the client owns that decision.
+// - Recording: a bounded ring of recent requests with the answers the serving version gave — the recorded
+//   traffic that upgrade validation replays (core/serving/validation.h).
+// - Control calls (update_routes, status with epoch > 0) are fenced by AppMaster epoch. Route tables from
+//   the current epoch with an older generation are ignored.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/async/rpc.h"
+#include "core/env/random.h"
+#include "core/metrics/registry.h"
+#include "core/runtime/actor.h"
+#include "core/serving/messages.h"
+#include "core/serving/retry_budget.h"
+#include "core/serving/service_spec.h"
+#include "core/serving/slots.h"
+
+namespace tandem::serving {
+
+inline constexpr size_t kMaxRecordedRequests = 256;  // the replay ring
+inline constexpr uint32_t kRecordEvery = 4;          // record one request in this many
+inline constexpr size_t kLatencyWindow = 512;         // latencies per version kept for p99
+inline constexpr Duration kLocalEjection = std::chrono::seconds(5);
+
+class ServingProxy final : public runtime::Actor {
+ public:
+  ServingProxy(runtime::ActorContext& context, std::string service, std::string cluster, ProxyPolicy policy);
+
+  // Health check; with epoch > 0 also adopts the caller as the acting AppMaster.
+  Task<Result<ProxyStatus>> status(uint64_t epoch);
+  Task<Result<ProxyStatus>> update_routes(RouteTable table);
+  Task<Result<std::vector<RecordedRequest>>> recorded(uint64_t epoch, uint32_t limit);
+
+  Address data_address() const { return endpoint_->address(); }
+
+ private:
+  struct BackendState {
+    std::string version;
+    uint32_t inflight = 0;
+    bool listed = false;               // in the current route table
+    TimePoint ejected_until{};
+  };
+  struct VersionWindow {
+    uint64_t requests = 0;
+    uint64_t errors = 0;
+    std::deque<double> latencies_ms;
+  };
+
+  Task<Result<Bytes>> serve(Bytes request_bytes);
+  Task<Result<ServeReply>> route(ServeRequest request, TimePoint deadline);
+  // A backend not in `tried`, or kNoActor.
+  ActorId pick(const std::set<ActorId>& tried, TimePoint now);
+  Status fence(uint64_t epoch);
+  ProxyStatus snapshot() const;
+  void note_version(const std::string& version, bool error, Duration latency);
+
+  runtime::ActorContext& context_;
+  std::string service_;
+  std::string cluster_;
+  ProxyPolicy policy_;
+  Random random_;
+  uint64_t epoch_ = 0;
+  RouteTable routes_;
+  std::map<ActorId, BackendState> backends_;   // listed ones and recently listed ones with requests in flight
+  std::vector<ActorId> routable_;              // listed, in table order
+  RetryBudget retry_budget_;
+  uint64_t requests_ = 0;
+  uint64_t shed_ = 0;
+  uint64_t failed_ = 0;
+  uint64_t retries_ = 0;
+  uint64_t seen_ = 0;
+  std::deque<RecordedRequest> recorded_;
+  std::map<std::string, VersionWindow> versions_;
+  metrics::Counter& requests_total_;
+  metrics::Counter& shed_total_;
+  metrics::Counter& failed_total_;
+  metrics::Histogram& latency_ms_;
+  Slots slots_;
+  std::unique_ptr<RpcEndpoint> endpoint_;  // last: its handlers use everything above
+};
+
+}  // namespace tandem::serving

@@ -1,0 +1,269 @@
+#include "core/serving/serving_client.h"
+
+#include <algorithm>
+
+#include "core/async/sleep.h"
+#include "core/runtime/codec.h"
+
+namespace tandem::serving {
+
+namespace {
+
+bool gateway_failure(Errc code) {
+  return code == Errc::kUnreachable || code == Errc::kPeerDied || code == Errc::kTimeout ||
+         code == Errc::kUnavailable || code == Errc::kResourceExhausted || code == Errc::kNotFound;
+}
+
+}  // namespace
+
+ServingClient::ServingClient(Env& env, ServingClientOptions options)
+    : env_(env),
+      options_(std::move(options)),
+      random_(env.random.fork("serving-client", stable_hash(options_.service))),
+      retry_budget_(options_.retry_ratio, options_.min_retries_per_second),
+      outlier_(options_.outlier),
+      endpoint_(env.transport, env.clock) {
+  resolution_.service = options_.service;
+}
+
+void ServingClient::start() {
+  if (started_) return;
+  started_ = true;
+  scope_.spawn(pull_loop());
+}
+
+bool ServingClient::ready() const {
+  for (const ClusterEntry& entry : resolution_.clusters) {
+    if (!entry.proxies.empty() && entry.weight > 0) return true;
+  }
+  return false;
+}
+
+Task<void> ServingClient::pull_loop() {
+  while (true) {
+    co_await pull_once();
+    co_await sleep(env_.clock, options_.pull_interval);
+  }
+}
+
+Task<bool> ServingClient::pull_once() {
+  ResolveRequest request;
+  request.service = options_.service;
+  Bytes bytes = runtime::encode(request);
+  Result<Bytes> reply =
+      co_await endpoint_.call(options_.discovery, kDiscoveryResolve, std::move(bytes), options_.pull_interval);
+  if (!reply.ok()) co_return false;  // keep the cached view
+  Result<Resolution> resolution = runtime::decode<Resolution>(reply.value());
+  if (!resolution.ok()) co_return false;
+  adopt(std::move(resolution).value());
+  co_return true;
+}
+
+void ServingClient::adopt(Resolution resolution) {
+  for (auto& [endpoint, state] : proxies_) state.listed = false;
+  for (const ClusterEntry& entry : resolution.clusters) {
+    for (const Endpoint& endpoint : entry.proxies) {
+      ProxyState& state = proxies_[endpoint];
+      state.cluster = entry.cluster;
+      state.listed = true;
+    }
+  }
+  std::erase_if(proxies_, [](const auto& item) { return !item.second.listed && item.second.inflight == 0; });
+  resolution_ = std::move(resolution);
+}
+
+std::vector<ClusterView> ServingClient::cluster_views(TimePoint now) const {
+  std::vector<ClusterView> views;
+  views.reserve(resolution_.clusters.size());
+  for (const ClusterEntry& entry : resolution_.clusters) {
+    ClusterView view;
+    view.cluster = entry.cluster;
+    view.weight = entry.weight;
+    view.total = static_cast<uint32_t>(entry.proxies.size());
+    for (const Endpoint& endpoint : entry.proxies) {
+      auto it = proxies_.find(endpoint);
+      if (it == proxies_.end() || !outlier_.ejected(it->second.outlier, now)) ++view.healthy;
+    }
+    if (auto stats = cluster_stats_.find(entry.cluster); stats != cluster_stats_.end()) {
+      view.latency_ms = stats->second.latency_ms;
+    }
+    views.push_back(std::move(view));
+  }
+  return views;
+}
+
+std::vector<double> ServingClient::current_shares(TimePoint now) const {
+  return cluster_shares(cluster_views(now), options_.local_cluster, options_.overprovisioning);
+}
+
+std::optional<Endpoint> ServingClient::choose(const std::vector<Endpoint>& tried, const std::string& avoid_cluster,
+                                              TimePoint now) {
+  const std::vector<ClusterView> views = cluster_views(now);
+  std::vector<double> shares = cluster_shares(views, options_.local_cluster, options_.overprovisioning);
+  auto was_tried = [&](const Endpoint& endpoint) {
+    return std::find(tried.begin(), tried.end(), endpoint) != tried.end();
+  };
+  // Candidates per cluster: untried and not ejected; else untried (a last resort beats refusing).
+  std::vector<std::vector<Endpoint>> candidates(views.size());
+  for (size_t i = 0; i < views.size(); ++i) {
+    const ClusterEntry& entry = resolution_.clusters[i];
+    for (const Endpoint& endpoint : entry.proxies) {
+      if (was_tried(endpoint)) continue;
+      auto it = proxies_.find(endpoint);
+      if (it != proxies_.end() && outlier_.ejected(it->second.outlier, now)) continue;
+      candidates[i].push_back(endpoint);
+    }
+    if (candidates[i].empty()) {
+      for (const Endpoint& endpoint : entry.proxies) {
+        if (!was_tried(endpoint)) candidates[i].push_back(endpoint);
+      }
+      if (!candidates[i].empty() && shares[i] == 0 && views[i].weight > 0) shares[i] = 1e-6;
+    }
+    if (candidates[i].empty()) shares[i] = 0;
+  }
+  // After a timeout, prefer any other cluster that can take the retry.
+  if (!avoid_cluster.empty()) {
+    bool other = false;
+    for (size_t i = 0; i < views.size(); ++i) {
+      if (views[i].cluster != avoid_cluster && !candidates[i].empty() && views[i].weight > 0) other = true;
+    }
+    if (other) {
+      for (size_t i = 0; i < views.size(); ++i) {
+        if (views[i].cluster == avoid_cluster) {
+          shares[i] = 0;
+        } else if (shares[i] == 0 && !candidates[i].empty() && views[i].weight > 0) {
+          shares[i] = 1e-6;
+        }
+      }
+    }
+  }
+  double total = 0;
+  for (double share : shares) total += share;
+  if (total <= 0) return std::nullopt;
+  double draw = random_.unit() * total;
+  size_t chosen = views.size();
+  for (size_t i = 0; i < views.size(); ++i) {
+    if (shares[i] <= 0) continue;
+    chosen = i;
+    if (draw < shares[i]) break;
+    draw -= shares[i];
+  }
+  if (chosen == views.size()) return std::nullopt;
+  const std::vector<Endpoint>& pool = candidates[chosen];
+  if (pool.size() == 1) return pool[0];
+  const size_t a = random_.below(pool.size());
+  size_t b = random_.below(pool.size() - 1);
+  if (b >= a) ++b;
+  auto cost = [&](const Endpoint& endpoint) {
+    auto it = proxies_.find(endpoint);
+    if (it == proxies_.end()) return 1.0;
+    const double latency = it->second.latency_ms > 0 ? it->second.latency_ms : 1.0;
+    return latency * (it->second.inflight + 1);
+  };
+  return cost(pool[b]) < cost(pool[a]) ? pool[b] : pool[a];
+}
+
+void ServingClient::on_result(const Endpoint& proxy, Errc code, Duration latency, TimePoint now) {
+  auto it = proxies_.find(proxy);
+  if (it == proxies_.end()) return;
+  ProxyState& state = it->second;
+  const double weight = options_.latency_ewma_weight;
+  if (code == Errc::kOk || code == Errc::kInternal) {
+    const double ms = to_ms(latency);
+    state.latency_ms = state.latency_ms == 0 ? ms : (1 - weight) * state.latency_ms + weight * ms;
+    ClusterStats& cluster = cluster_stats_[state.cluster];
+    cluster.latency_ms = cluster.latency_ms == 0 ? ms : (1 - weight) * cluster.latency_ms + weight * ms;
+    outlier_.on_success(state.outlier);
+    return;
+  }
+  if (!gateway_failure(code)) return;
+  size_t group = 0;
+  size_t ejected = 0;
+  for (const auto& [endpoint, other] : proxies_) {
+    if (other.cluster != state.cluster || !other.listed) continue;
+    ++group;
+    if (outlier_.ejected(other.outlier, now)) ++ejected;
+  }
+  if (outlier_.on_failure(state.outlier, now, ejected, std::max<size_t>(group, 1))) ++ejections_;
+}
+
+Task<RequestOutcome> ServingClient::request(std::string payload) {
+  return request_with(std::move(payload), options_.deadline);
+}
+
+Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration deadline_after) {
+  RequestOutcome out;
+  out.id = next_request_++;
+  out.start = env_.clock.now();
+  const TimePoint deadline = out.start + deadline_after;
+  if (inflight_ >= options_.max_inflight) {
+    out.end = out.start;
+    out.code = Errc::kResourceExhausted;
+    out.error = "the client has max_inflight requests in flight";
+    co_return out;
+  }
+  ++inflight_;
+  struct Leave {
+    size_t& inflight;
+    ~Leave() { --inflight; }
+  } leave{inflight_};
+  ++requests_;
+  retry_budget_.on_request(out.start);
+
+  std::vector<Endpoint> tried;
+  std::string avoid_cluster;
+  Error last{Errc::kUnavailable, "no proxy of " + options_.service + " is known (discovery has not listed any)"};
+  for (uint32_t attempt = 0; attempt < options_.max_attempts; ++attempt) {
+    const TimePoint now = env_.clock.now();
+    if (now >= deadline) {
+      last = Error{Errc::kTimeout, "the request deadline of " + format_duration(deadline_after) + " passed"};
+      break;
+    }
+    if (attempt > 0) {
+      if (!retry_budget_.try_retry(now)) break;
+      ++retries_;
+    }
+    std::optional<Endpoint> proxy = choose(tried, avoid_cluster, now);
+    if (!proxy) break;
+    tried.push_back(*proxy);
+    std::string cluster;
+    if (auto it = proxies_.find(*proxy); it != proxies_.end()) {
+      ++it->second.inflight;
+      cluster = it->second.cluster;
+    }
+    const Duration left = deadline - now;
+    ServeRequest request{out.id, payload, left, attempt};
+    Result<Bytes> reply = co_await endpoint_.call(proxy->address(), kServeMethod, runtime::encode(request),
+                                                  std::min(options_.per_try_timeout, left));
+    const TimePoint done = env_.clock.now();
+    if (auto it = proxies_.find(*proxy); it != proxies_.end()) {
+      --it->second.inflight;
+      if (!it->second.listed && it->second.inflight == 0) proxies_.erase(it);
+    }
+    out.attempts = attempt + 1;
+    out.cluster = cluster;
+    if (reply.ok()) {
+      Result<ServeReply> decoded = runtime::decode<ServeReply>(reply.value());
+      if (!decoded.ok()) {
+        last = Error{Errc::kInternal, "undecodable reply: " + decoded.error().message};
+        break;
+      }
+      on_result(*proxy, Errc::kOk, done - now, done);
+      out.end = done;
+      out.code = Errc::kOk;
+      out.answer = std::move(decoded.value().payload);
+      out.version = std::move(decoded.value().version);
+      co_return out;
+    }
+    last = reply.error();
+    on_result(*proxy, last.code, done - now, done);
+    if (!gateway_failure(last.code)) break;
+    if (last.code == Errc::kTimeout) avoid_cluster = cluster;
+  }
+  out.end = env_.clock.now();
+  out.code = last.code;
+  out.error = last.message;
+  co_return out;
+}
+
+}  // namespace tandem::serving

@@ -1,0 +1,196 @@
+// Checks judge a RunRecord alone; a check without data is "not evaluated", never a pass.
+#include "reports/checks.h"
+
+#include <catch2/catch.hpp>
+
+#include "reports/serving_checks.h"
+
+namespace tandem::reports {
+namespace {
+
+// A 10s run with 100ms buckets and one service.
+RunRecord empty_record() {
+  RunRecord record;
+  record.scenario = "synthetic";
+  record.duration = std::chrono::seconds(10);
+  record.drain = std::chrono::seconds(1);
+  record.requests =
+      RequestLog(std::chrono::milliseconds(100), std::chrono::seconds(1), std::chrono::seconds(11));
+  record.requests.add_service("svc");
+  record.node_names = {"c/client0", "c/client1"};
+  return record;
+}
+
+TimePoint at_ms(int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+
+// `per_second` requests a second over [from_ms, to_ms), each ending after 5ms with `code`.
+void traffic(RunRecord& record, int64_t from_ms, int64_t to_ms, Errc code, int per_second = 100) {
+  const int64_t step = 1000 / per_second;
+  for (int64_t t = from_ms; t < to_ms; t += step) {
+    const auto id = record.requests.begin(0, 0, at_ms(t), std::chrono::milliseconds(200));
+    record.requests.end(id, code, at_ms(t + 5), 1);
+  }
+}
+
+void settle(RunRecord& record) {
+  record.requests.settle(at_ms(11'000), [&](NodeId node, int64_t from, int64_t to) {
+    return record.node_impaired(node, from, to);
+  });
+}
+
+TEST_CASE("Checks: with no data every check says not evaluated, never pass") {
+  RunRecord record = empty_record();
+  settle(record);
+  Expectations expect;
+  expect.availability = AvailabilityExpectation{0.99, 0.9};
+  expect.latency = {{99, std::chrono::milliseconds(100)}};
+  expect.recovery = RecoveryExpectation{std::chrono::seconds(1)};
+  expect.liveness = LivenessExpectation{std::chrono::seconds(5), std::chrono::seconds(1)};
+  expect.serving.upgrade_safety = true;
+  expect.serving.single_acting_appmaster = true;
+  expect.serving.discovery_convergence = std::chrono::seconds(5);
+  expect.serving.autoscaler_bounds = true;
+  const std::vector<CheckResult> checks = evaluate_checks(record, expect);
+  REQUIRE(checks.size() == 9);
+  for (const CheckResult& check : checks) {
+    INFO(check.name);
+    CHECK(check.status == CheckStatus::kNotEvaluated);
+    CHECK_FALSE(check.summary.empty());
+  }
+  CHECK(all_hold(checks));
+  CHECK_FALSE(all_hold(checks, /*strict=*/true));
+  CHECK(check_determinism(1, std::nullopt).status == CheckStatus::kNotEvaluated);
+}
+
+TEST_CASE("Checks: a request that never ends is lost, unless its client crashed meanwhile") {
+  RunRecord record = empty_record();
+  traffic(record, 0, 1000, Errc::kOk);
+  record.requests.begin(0, 0, at_ms(2000), std::chrono::milliseconds(200));  // client 0 stays up: lost
+  record.requests.begin(0, 1, at_ms(3000), std::chrono::milliseconds(200));  // client 1 crashes: abandoned
+  record.node_spans = {NodeSpan{1, "down", 3100, std::nullopt}};
+  record.node_spans[0].start_ns = 3'100'000'000;
+  settle(record);
+  const CheckResult check = check_no_lost_requests(record);
+  CHECK(check.status == CheckStatus::kFail);
+  CHECK(check.summary == "1 lost and 0 late of 102 requests; 1 abandoned by crashed or paused clients");
+  CHECK(check.figures["examples"][0]["client"] == "c/client0");
+  CHECK(record.requests.totals().lost == 1);
+  CHECK(record.requests.totals().abandoned == 1);
+}
+
+TEST_CASE("Checks: a reply after the client's own budget is late, unless the client was paused") {
+  RunRecord record = empty_record();
+  auto late = record.requests.begin(0, 0, at_ms(1000), std::chrono::milliseconds(100));
+  record.requests.end(late, Errc::kOk, at_ms(1500), 1);
+  auto paused = record.requests.begin(0, 1, at_ms(2000), std::chrono::milliseconds(100));
+  record.requests.end(paused, Errc::kTimeout, at_ms(4000), 1);
+  record.node_spans = {NodeSpan{1, "paused", 2'050'000'000, 3'900'000'000}};
+  settle(record);
+  CHECK(record.requests.totals().late == 1);
+  const CheckResult check = check_no_lost_requests(record);
+  CHECK(check.status == CheckStatus::kFail);
+  CHECK(check.summary == "0 lost and 1 late of 2 requests");
+}
+
+TEST_CASE("Checks: availability holds overall and in every window, and names the worst window") {
+  RunRecord record = empty_record();
+  traffic(record, 0, 4000, Errc::kOk);
+  traffic(record, 4000, 5000, Errc::kTimeout, 20);  // a bad second: 20 failures
+  traffic(record, 4000, 5000, Errc::kOk, 50);
+  traffic(record, 5000, 10000, Errc::kOk);
+  settle(record);
+  AvailabilityExpectation expectation{0.95, 0.9};
+  CheckResult check = check_availability(record, expectation);
+  CHECK(check.status == CheckStatus::kFail);  // overall 97.9%, but the 4s window is 50/70 = 71.4%
+  CHECK(check.summary == "97.938% of 970 requests succeeded; worst 1s window 71.429% at 4s");
+  expectation.per_window = 0.7;
+  CHECK(check_availability(record, expectation).status == CheckStatus::kPass);
+}
+
+TEST_CASE("Checks: recovery is the time from a fault's heal to the first healthy window") {
+  RunRecord record = empty_record();
+  traffic(record, 0, 2000, Errc::kOk);
+  traffic(record, 2000, 5000, Errc::kTimeout);  // broken during the fault and 1s after its heal
+  traffic(record, 5000, 10000, Errc::kOk);
+  FaultSpan fault;
+  fault.kind = "crash";
+  fault.label = "crash c/server0";
+  fault.start_ns = 2'000'000'000;
+  fault.end_ns = 4'000'000'000;
+  record.faults = {fault};
+  settle(record);
+  RecoveryExpectation expectation{std::chrono::seconds(2), 0.95, std::chrono::seconds(1)};
+  CheckResult check = check_recovery(record, expectation);
+  CHECK(check.status == CheckStatus::kPass);
+  CHECK(check.summary == "worst recovery 1s over 1 measured disturbances");
+  expectation.max = std::chrono::milliseconds(500);
+  check = check_recovery(record, expectation);
+  CHECK(check.status == CheckStatus::kFail);
+  CHECK(check.summary == "worst recovery 1s over 1 measured disturbances; 1 too slow");
+}
+
+TEST_CASE("Checks: liveness needs convergence within the deadline and a whole world at the end") {
+  RunRecord record = empty_record();
+  traffic(record, 0, 6000, Errc::kTimeout);
+  traffic(record, 6000, 10000, Errc::kOk);
+  record.heal_at = std::chrono::seconds(5);
+  record.world_state_at_end = "all 2 nodes up, no network faults";
+  settle(record);
+  LivenessExpectation expectation{std::chrono::seconds(5), std::chrono::seconds(2)};
+  CheckResult check = check_liveness(record, expectation);
+  CHECK(check.status == CheckStatus::kPass);
+  CHECK(check.summary == "converged 1s after the heal; all 2 nodes up, no network faults");
+  expectation.within = std::chrono::milliseconds(500);
+  CHECK(check_liveness(record, expectation).status == CheckStatus::kFail);
+  expectation.within = std::chrono::seconds(2);
+  record.world_whole_at_end = false;
+  CHECK(check_liveness(record, expectation).status == CheckStatus::kFail);
+}
+
+TEST_CASE("Checks: latency percentiles are exact over successful requests") {
+  CHECK(percentile_of({5, 1, 4, 2, 3}, 50) == 3);
+  CHECK(percentile_of({5, 1, 4, 2, 3}, 100) == 5);
+  CHECK(percentile_of({5, 1, 4, 2, 3}, 1) == 1);
+  RunRecord record = empty_record();
+  traffic(record, 0, 1000, Errc::kOk);
+  settle(record);
+  CHECK(check_latency(record, {{50, std::chrono::milliseconds(5)}}).status == CheckStatus::kPass);
+  CHECK(check_latency(record, {{50, std::chrono::milliseconds(4)}}).status == CheckStatus::kFail);
+}
+
+TEST_CASE("Checks: the determinism check compares two trace hashes") {
+  CHECK(check_determinism(0xabc, 0xabc).status == CheckStatus::kPass);
+  const CheckResult differ = check_determinism(0xabc, 0xabd);
+  CHECK(differ.status == CheckStatus::kFail);
+  CHECK(differ.summary == "trace hash 0000000000000abc then 0000000000000abd (a determinism bug)");
+}
+
+TEST_CASE("Serving checks: hooks judge recorded data once a serving service fills it") {
+  ServingRecord serving;
+  CHECK(check_single_acting_appmaster(serving).status == CheckStatus::kNotEvaluated);
+  serving.present = true;
+  CHECK(check_single_acting_appmaster(serving).status == CheckStatus::kNotEvaluated);
+  serving.appmaster_acting = {
+      {"svc", "c1", 1, 0, 5'000}, {"svc", "c1", 2, 5'000, std::nullopt}, {"svc", "c2", 1, 0, std::nullopt}};
+  CHECK(check_single_acting_appmaster(serving).status == CheckStatus::kPass);
+  serving.appmaster_acting.push_back({"svc", "c1", 3, 6'000, std::nullopt});
+  CHECK(check_single_acting_appmaster(serving).status == CheckStatus::kFail);
+
+  serving.upgrade_unavailability = {{0, "svc", 1, 2}, {1, "svc", 2, 2}};
+  serving.upgrades = {{"svc", true, 10, 10}};
+  CHECK(check_upgrade_safety(serving).status == CheckStatus::kPass);
+  serving.upgrades = {{"svc", true, 10, 9}};
+  CHECK(check_upgrade_safety(serving).status == CheckStatus::kFail);
+
+  serving.discovery = {{"svc", 1'000'000'000, 3'000'000'000}};
+  CHECK(check_discovery_convergence(serving, std::chrono::seconds(5)).status == CheckStatus::kPass);
+  CHECK(check_discovery_convergence(serving, std::chrono::seconds(1)).status == CheckStatus::kFail);
+
+  serving.replicas = {{0, "svc", 3, 1, 5}};
+  CHECK(check_autoscaler_bounds(serving).status == CheckStatus::kPass);
+  serving.replicas.push_back({1, "svc", 6, 1, 5});
+  CHECK(check_autoscaler_bounds(serving).status == CheckStatus::kFail);
+}
+
+}  // namespace
+}  // namespace tandem::reports

@@ -1,0 +1,348 @@
+// Actors on the simulated runtime: creation, typed calls, named actors, typed errors, restarts, fate-sharing.
+#include <catch2/catch.hpp>
+
+#include "tests/runtime/runtime_fixture.h"
+
+namespace tandem::runtime {
+namespace {
+
+using testing::RuntimeFixture;
+using testing::RuntimeFixtureOptions;
+
+ActorOptions named(std::string name) {
+  ActorOptions options;
+  options.name = std::move(name);
+  return options;
+}
+
+// Zero-resource actors may land on the head (it has no resources, but they need none); tests that crash the
+// actor's node ask for a CPU so it runs on a worker.
+ActorOptions on_worker(ActorOptions options = {}) {
+  options.resources = ResourceSet{{"CPU", 1}};
+  return options;
+}
+
+TEST_CASE("Actor: create then call returns the typed result, and calls see the actor's state") {
+  RuntimeFixture t;
+  ActorHandle counter =
+      t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", ActorOptions{}, int64_t{10}); }));
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return counter.call<int64_t>("add", 5); })) == 15);
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return counter.call<int64_t>("add", -3); })) == 12);
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return counter.call<int64_t>("get"); })) == 12);
+  const std::optional<ActorInfo> info = t.actor(counter.id());
+  REQUIRE(info);
+  CHECK(info->state == ActorState::kAlive);
+  CHECK(t.metrics.counter_sum("runtime_actor_calls_total", {{"class", "Counter"}}) == 3);
+}
+
+TEST_CASE("Actor: a named actor is found by name and listed, the name is released when it dies") {
+  RuntimeFixture t;
+  ActorHandle proxy = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", named("proxy"), int64_t{7}); }));
+  ActorHandle found = t.ok(t.await([](RuntimeClient& c) { return c.get_actor("proxy"); }));
+  CHECK(found.id() == proxy.id());
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return found.call<int64_t>("get"); })) == 7);
+
+  std::vector<ActorInfo> listed = t.ok(t.await([](RuntimeClient& c) { return c.list_named_actors(); }));
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].name == "proxy");
+
+  Result<ActorHandle> second =
+      t.await([](RuntimeClient& c) { return c.create_actor("Counter", named("proxy"), int64_t{0}); });
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.error().code == Errc::kAlreadyExists);
+  CHECK_THAT(second.error().message, Catch::Contains("proxy"));
+
+  ActorOptions get_if_exists = named("proxy");
+  get_if_exists.get_if_exists = true;
+  ActorHandle same = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", get_if_exists, int64_t{0}); }));
+  CHECK(same.id() == proxy.id());
+
+  t.ok(t.await([&](RuntimeClient& c) { return c.kill_actor(proxy.id()); }));
+  Result<ActorHandle> gone = t.await([](RuntimeClient& c) { return c.get_actor("proxy"); });
+  CHECK(gone.code() == Errc::kNotFound);
+  ActorHandle reborn = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", named("proxy"), int64_t{1}); }));
+  CHECK(reborn.id() != proxy.id());
+}
+
+TEST_CASE("Actor: bad input gives typed errors, never a crash or a hang") {
+  RuntimeFixture t;
+  SECTION("unknown class") {
+    Result<ActorHandle> r = t.await([](RuntimeClient& c) { return c.create_actor("NoSuchClass", ActorOptions{}); });
+    CHECK(r.code() == Errc::kNotFound);
+  }
+  SECTION("undecodable constructor arguments make the actor DEAD with the cause") {
+    ActorHandle h = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", ActorOptions{}, std::string("x")); }));
+    Result<int64_t> call = t.await([&](RuntimeClient&) { return h.call<int64_t>("get"); });
+    CHECK(call.code() == Errc::kPeerDied);
+    REQUIRE(t.actor(h.id()));
+    CHECK(t.actor(h.id())->state == ActorState::kDead);
+    CHECK_THAT(t.actor(h.id())->death_cause, Catch::Contains("argument 1 of 1"));
+  }
+  SECTION("unknown method, undecodable arguments, app errors, exceptions") {
+    ActorHandle h = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", ActorOptions{}, int64_t{0}); }));
+    CHECK(t.await([&](RuntimeClient&) { return h.call<int64_t>("nope"); }).code() == Errc::kNotFound);
+    Result<int64_t> bad_args = t.await([&](RuntimeClient&) { return h.call<int64_t>("add", std::string("one")); });
+    CHECK(bad_args.code() == Errc::kInvalidArgument);
+    CHECK_THAT(bad_args.error().message, Catch::Contains("Counter.add"));
+    CHECK(t.await([&](RuntimeClient&) { return h.call<int64_t>("add", 1, 2); }).code() == Errc::kInvalidArgument);
+    CHECK(t.await([&](RuntimeClient&) { return h.call<int64_t>("fail"); }).code() == Errc::kFailedPrecondition);
+    Result<int64_t> thrown = t.await([&](RuntimeClient&) { return h.call<int64_t>("explode"); });
+    CHECK(thrown.code() == Errc::kInternal);
+    CHECK_THAT(thrown.error().message, Catch::Contains("boom"));
+    // The actor carries on after all of that.
+    CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call<int64_t>("add", 4); })) == 4);
+    // A result of the wrong type fails to decode on the caller.
+    CHECK(t.await([&](RuntimeClient&) { return h.call<std::string>("get"); }).code() == Errc::kInvalidArgument);
+  }
+  SECTION("a resource request no node can ever satisfy") {
+    ActorOptions huge;
+    huge.resources = ResourceSet{{"GPU", 8}};
+    Result<ActorHandle> r = t.await([&](RuntimeClient& c) { return c.create_actor("Counter", huge, int64_t{0}); });
+    CHECK(r.code() == Errc::kResourceExhausted);
+    CHECK_THAT(r.error().message, Catch::Contains("GPU"));
+  }
+  SECTION("bad options") {
+    ActorOptions bad;
+    bad.max_restarts = -7;
+    CHECK(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", bad, int64_t{0}); }).code() ==
+          Errc::kInvalidArgument);
+  }
+  SECTION("a failing start() makes the actor DEAD and its calls fail") {
+    ActorHandle h = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Broken", ActorOptions{}); }));
+    CHECK(t.await([&](RuntimeClient&) { return h.call<int64_t>("get"); }).code() == Errc::kPeerDied);
+    CHECK_THAT(t.actor(h.id())->death_cause, Catch::Contains("broken on purpose"));
+  }
+}
+
+TEST_CASE("Actor: a request infeasible now waits, is listed as pending with a reason, then runs") {
+  // The cluster has one GPU: a second GPU actor is infeasible now (not forever) and must wait, visibly.
+  ActorOptions gpu;
+  gpu.resources = ResourceSet{{"GPU", 1}};
+  RuntimeFixtureOptions options;
+  options.workers = 1;
+  options.worker_resources = ResourceSet{{"CPU", 4}, {"GPU", 1}};
+  RuntimeFixture g(options);
+  ActorHandle first = g.ok(g.await([&](RuntimeClient& c) { return c.create_actor("Counter", gpu, int64_t{0}); }));
+  ActorHandle second = g.ok(g.await([&](RuntimeClient& c) { return c.create_actor("Counter", gpu, int64_t{0}); }));
+  g.run_for(std::chrono::seconds(1));
+  CHECK(g.actor(first.id())->state == ActorState::kAlive);
+  CHECK(g.actor(second.id())->state == ActorState::kPending);
+  std::vector<PendingRequest> pending = g.ok(g.await([](RuntimeClient& c) { return c.pending_requests(); }));
+  REQUIRE(pending.size() == 1);
+  CHECK(pending[0].kind == PendingRequest::Kind::kActor);
+  CHECK(pending[0].id == second.id());
+  CHECK_THAT(pending[0].reason, Catch::Contains("GPU"));
+  // Freeing the GPU lets the waiting actor run.
+  g.ok(g.await([&](RuntimeClient& c) { return c.kill_actor(first.id()); }));
+  g.ok(g.await([&](RuntimeClient& c) { return c.wait_actor_alive(second.id(), std::chrono::seconds(5)); }));
+  CHECK(g.ok(g.await([](RuntimeClient& c) { return c.pending_requests(); })).empty());
+}
+
+TEST_CASE("Actor: a call made while the actor is PENDING waits for it, then runs") {
+  RuntimeFixtureOptions options;
+  options.workers = 1;
+  options.worker_resources = ResourceSet{{"CPU", 1}};
+  RuntimeFixture t(options);
+  ActorOptions one_cpu;
+  one_cpu.resources = ResourceSet{{"CPU", 1}};
+  ActorHandle blocker = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", one_cpu, int64_t{0}); }));
+  ActorHandle waiting = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", one_cpu, int64_t{40}); }));
+  auto call = t.start(waiting.call<int64_t>("add", 2));
+  t.run_for(std::chrono::seconds(2));
+  CHECK_FALSE(call->has_value());
+  t.ok(t.await([&](RuntimeClient& c) { return c.kill_actor(blocker.id()); }));
+  REQUIRE(t.run_until([&] { return call->has_value(); }));
+  CHECK(t.ok(std::move(**call)) == 42);
+}
+
+TEST_CASE("Actor: a call that cannot reach a live actor within its timeout fails with kUnavailable") {
+  RuntimeFixtureOptions options;
+  options.workers = 1;
+  options.worker_resources = ResourceSet{{"CPU", 1}};
+  RuntimeFixture t(options);
+  ActorOptions one_cpu_each;
+  one_cpu_each.resources = ResourceSet{{"CPU", 1}};
+  ActorHandle blocker = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", one_cpu_each, int64_t{0}); }));
+  ActorHandle waiting = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", one_cpu_each, int64_t{0}); }));
+  (void)blocker;
+  Result<int64_t> r =
+      t.await([&](RuntimeClient&) { return waiting.call_with<int64_t>(CallOptions{std::chrono::seconds(1)}, "get"); });
+  CHECK(r.code() == Errc::kUnavailable);
+  CHECK_THAT(r.error().message, Catch::Contains("PENDING"));
+}
+
+TEST_CASE("Actor: with max_concurrency 1 calls run one at a time, with 4 they overlap") {
+  RuntimeFixture t;
+  for (uint32_t concurrency : {1u, 4u}) {
+    ActorOptions options;
+    options.max_concurrency = concurrency;
+    ActorHandle h = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", options, int64_t{0}); }));
+    const TimePoint before = t.world.now();
+    std::vector<std::shared_ptr<std::optional<Result<int64_t>>>> calls;
+    for (int i = 0; i < 4; ++i) calls.push_back(t.start(h.call<int64_t>("slow_add", 1, 100)));
+    t.run_for(std::chrono::milliseconds(50));
+    CHECK(t.metrics.gauge_sum("runtime_actor_queue_length") == (concurrency == 1 ? 3 : 0));
+    REQUIRE(t.run_until([&] {
+      for (auto& call : calls) {
+        if (!call->has_value()) return false;
+      }
+      return true;
+    }));
+    const Duration took = t.world.now() - before;
+    if (concurrency == 1) {
+      CHECK(took >= std::chrono::milliseconds(400));
+    } else {
+      CHECK(took < std::chrono::milliseconds(200));
+    }
+    CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call<int64_t>("get"); })) == 4);
+  }
+}
+
+TEST_CASE("Actor: exit() ends the actor for good, its name is free again") {
+  RuntimeFixture t;
+  ActorOptions options = named("leaver");
+  options.max_restarts = 5;
+  ActorHandle h = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", options, int64_t{0}); }));
+  t.ok(t.await([&](RuntimeClient&) { return h.call<void>("exit_now"); }));
+  REQUIRE(t.run_until([&] { return t.actor(h.id())->state == ActorState::kDead; }));
+  CHECK(t.actor(h.id())->restarts_used == 0);
+  CHECK_THAT(t.actor(h.id())->death_cause, Catch::Contains("told to exit"));
+  Result<int64_t> after = t.await([&](RuntimeClient&) { return h.call<int64_t>("get"); });
+  CHECK(after.code() == Errc::kPeerDied);
+  CHECK(t.await([](RuntimeClient& c) { return c.get_actor("leaver"); }).code() == Errc::kNotFound);
+}
+
+TEST_CASE("Actor: a node crash restarts the actor elsewhere, which restores its state from the KV") {
+  RuntimeFixture t;
+  ActorOptions options = on_worker(named("ckpt"));
+  options.max_restarts = 2;
+  ActorHandle h = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Checkpointed", options, std::string("ckpt/a")); }));
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call<int64_t>("add", 5); })) == 5);
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call<int64_t>("add", 6); })) == 11);
+  const NodeId first_node = t.actor(h.id())->node;
+  const TimePoint crashed_at = t.world.now();
+  t.crash(first_node);
+  REQUIRE(t.run_until([&] {
+    const auto info = t.actor(h.id());
+    return info->state == ActorState::kAlive && info->node != first_node;
+  }));
+  // Detected within heartbeat_period * misses (+ one period of slack) and restarted at once.
+  CHECK(t.world.now() - crashed_at <= std::chrono::milliseconds(800));
+  CHECK(t.actor(h.id())->restarts_used == 1);
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call<int64_t>("get"); })) == 11);
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call<int32_t>("restarts"); })) == 1);
+  CHECK(t.metrics.counter_sum("runtime_actor_restarts_total") == 1);
+}
+
+TEST_CASE("Actor: with max_restarts exhausted the next node loss makes it DEAD and calls fail with kPeerDied") {
+  RuntimeFixture t;
+  ActorOptions options = on_worker();
+  options.max_restarts = 1;
+  ActorHandle h = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", options, int64_t{0}); }));
+  for (int round = 0; round < 2; ++round) {
+    t.ok(t.await([&](RuntimeClient& c) { return c.wait_actor_alive(h.id(), std::chrono::seconds(5)); }));
+    const NodeId node = t.actor(h.id())->node;
+    t.crash(node);
+    REQUIRE(t.run_until([&] { return t.actor(h.id())->state != ActorState::kAlive; }));
+    t.restart(node);
+  }
+  REQUIRE(t.run_until([&] { return t.actor(h.id())->state == ActorState::kDead; }));
+  CHECK(t.actor(h.id())->restarts_used == 1);
+  CHECK_THAT(t.actor(h.id())->death_cause, Catch::Contains("died"));
+  Result<int64_t> r = t.await([&](RuntimeClient&) { return h.call<int64_t>("get"); });
+  CHECK(r.code() == Errc::kPeerDied);
+}
+
+TEST_CASE("Actor: a call in flight when the node dies fails with kPeerDied, or is retried with max_task_retries") {
+  for (int32_t retries : {0, 1}) {
+    DYNAMIC_SECTION("max_task_retries = " << retries) {
+      RuntimeFixture t;
+      ActorOptions options = on_worker();
+      options.max_restarts = 1;
+      options.max_task_retries = retries;
+      ActorHandle h = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", options, int64_t{0}); }));
+      t.ok(t.await([&](RuntimeClient& c) { return c.wait_actor_alive(h.id(), std::chrono::seconds(5)); }));
+      const NodeId node = t.actor(h.id())->node;
+      auto call = t.start(h.call<int64_t>("slow_add", 1, 2000));
+      t.run_for(std::chrono::milliseconds(100));
+      t.crash(node);
+      REQUIRE(t.run_until([&] { return call->has_value(); }, std::chrono::seconds(30)));
+      if (retries == 0) {
+        CHECK((*call)->code() == Errc::kPeerDied);
+      } else {
+        CHECK(t.ok(std::move(**call)) == 1);  // ran again on the restarted actor
+      }
+    }
+  }
+}
+
+TEST_CASE("Actor: non-detached actors die with their owner, detached ones outlive it") {
+  RuntimeFixture t;
+  ActorOptions parent_options;
+  parent_options.max_restarts = 0;
+  ActorHandle parent = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Parent", parent_options); }));
+  const ActorId owned = t.ok(t.await([&](RuntimeClient&) { return parent.call<uint64_t>("spawn_child", false); }));
+  const ActorId detached = t.ok(t.await([&](RuntimeClient&) { return parent.call<uint64_t>("spawn_child", true); }));
+  t.ok(t.await([&](RuntimeClient& c) { return c.wait_actor_alive(owned, std::chrono::seconds(5)); }));
+  t.ok(t.await([&](RuntimeClient& c) { return c.wait_actor_alive(detached, std::chrono::seconds(5)); }));
+  t.ok(t.await([&](RuntimeClient& c) { return c.kill_actor(parent.id()); }));
+  REQUIRE(t.run_until([&] { return t.actor(owned)->state == ActorState::kDead; }));
+  CHECK_THAT(t.actor(owned)->death_cause, Catch::Contains("owner"));
+  t.run_for(std::chrono::seconds(1));
+  CHECK(t.actor(detached)->state == ActorState::kAlive);
+}
+
+TEST_CASE("Actor: a runtime env costs its set-up delay the first time on a node, then nothing") {
+  RuntimeFixtureOptions options;
+  options.workers = 1;
+  RuntimeFixture t(options);
+  ActorOptions torch;
+  torch.runtime_env = "torch";  // 3 s to set up
+  const TimePoint before = t.world.now();
+  ActorHandle first = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", torch, int64_t{0}); }));
+  t.ok(t.await([&](RuntimeClient& c) { return c.wait_actor_alive(first.id(), std::chrono::seconds(10)); }));
+  CHECK(t.world.now() - before >= std::chrono::seconds(3));
+  const TimePoint again = t.world.now();
+  ActorHandle second = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", torch, int64_t{0}); }));
+  t.ok(t.await([&](RuntimeClient& c) { return c.wait_actor_alive(second.id(), std::chrono::seconds(10)); }));
+  CHECK(t.world.now() - again < std::chrono::milliseconds(100));
+  CHECK(t.metrics.counter_sum("runtime_env_setups_total", {{"env", "torch"}}) == 1);
+  ActorOptions unknown;
+  unknown.runtime_env = "no-such-env";
+  CHECK(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", unknown, int64_t{0}); }).code() ==
+        Errc::kNotFound);
+}
+
+TEST_CASE("Actor: labels steer placement, spread puts actors on different nodes, pack on one") {
+  RuntimeFixtureOptions options;
+  options.workers = 4;
+  options.worker_labels = [](size_t i) { return NodeLabels{{"zone", i < 2 ? "a" : "b"}}; };
+  RuntimeFixture t(options);
+  ActorOptions zone_b;
+  zone_b.labels = LabelSelector{{"zone", "b"}};
+  zone_b.resources = ResourceSet{{"CPU", 1}};
+  for (int i = 0; i < 3; ++i) {
+    ActorHandle h = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", zone_b, int64_t{0}); }));
+    t.ok(t.await([&](RuntimeClient& c) { return c.wait_actor_alive(h.id(), std::chrono::seconds(5)); }));
+    const NodeId node = t.actor(h.id())->node;
+    CHECK((node == t.worker(2) || node == t.worker(3)));
+  }
+  std::set<NodeId> spread_nodes;
+  ActorOptions spread;
+  spread.strategy = PlacementStrategy::kSpread;
+  spread.resources = ResourceSet{{"CPU", 0.5}};
+  spread.labels = LabelSelector{{"zone", "a"}};
+  for (int i = 0; i < 2; ++i) {
+    ActorHandle h = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", spread, int64_t{0}); }));
+    t.ok(t.await([&](RuntimeClient& c) { return c.wait_actor_alive(h.id(), std::chrono::seconds(5)); }));
+    spread_nodes.insert(t.actor(h.id())->node);
+  }
+  CHECK(spread_nodes == std::set<NodeId>{t.worker(0), t.worker(1)});
+  ActorOptions nowhere;
+  nowhere.labels = LabelSelector{{"zone", "c"}};
+  CHECK(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", nowhere, int64_t{0}); }).code() ==
+        Errc::kResourceExhausted);
+}
+
+}  // namespace
+}  // namespace tandem::runtime
