@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <string_view>
 
+#include "cli/explore_command.h"
 #include "cli/scenario_commands.h"
 
 namespace {
@@ -14,6 +15,7 @@ Commands:
   check SCENARIO...  validate scenarios without running them
   sweep SCENARIO --seeds N
                      run many seeds; a summary table and the replay command of each failing seed
+  explore SCENARIO   random fault schedules; each failure shrunk to a minimal scenario file
   replay DIR         re-run a previous run from DIR/report.json and confirm the same trace hash
   list               the scenario library, with descriptions
   demo               run the default scenario (the fault-injection demo) and print a summary
@@ -40,6 +42,7 @@ int main(int argc, char** argv) {
   if (command == "run") return tandem::cli::run_command(rest_count, rest);
   if (command == "check") return tandem::cli::check_command(rest_count, rest);
   if (command == "sweep") return tandem::cli::sweep_command(rest_count, rest);
+  if (command == "explore") return tandem::cli::explore_command(rest_count, rest);
   if (command == "replay") return tandem::cli::replay_command(rest_count, rest);
   if (command == "list") return tandem::cli::list_command(rest_count, rest);
   if (command == "demo") return tandem::cli::demo_command(rest_count, rest);

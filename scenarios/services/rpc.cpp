@@ -15,6 +15,14 @@ constexpr int64_t kMaxPayloadBytes = 16 << 20;
 
 enum class Prefer : uint8_t { kAny, kLocal, kRemote };
 
+// Known bugs a scenario can plant on purpose ("planted_bug"), so `tandem explore` can prove it finds and
+// shrinks real failures (issue 7's self-test). Never set by default.
+enum class PlantedBug : uint8_t {
+  kNone,
+  kNoDeadline,       // clients wait for a reply forever: a lost message loses the request
+  kRetrySameServer,  // a retry goes back to the server that just failed
+};
+
 struct RpcConfig {
   std::string name;
   std::string server_group;
@@ -33,6 +41,7 @@ struct RpcConfig {
   Duration eject_for{};
   int64_t request_bytes = 64;
   int64_t reply_bytes = 64;
+  PlantedBug planted_bug = PlantedBug::kNone;
 };
 
 struct SetServiceTime final : ServiceOperation {
@@ -89,6 +98,7 @@ class RpcClient final : public sim::NodeProcess {
   // before ejected ones, never one already tried when another exists.
   size_t choose(bool retry, const std::vector<size_t>& tried) {
     const RpcConfig& config = shared_.config;
+    if (retry && config.planted_bug == PlantedBug::kRetrySameServer) return tried.back();
     bool want_local;
     if (!retry || config.prefer == Prefer::kAny) {
       want_local = env_.random.chance(config.local_fraction);
@@ -122,7 +132,9 @@ class RpcClient final : public sim::NodeProcess {
       const size_t server = choose(attempt > 0, tried);
       tried.push_back(server);
       ++attempts;
-      reply = co_await endpoint_.call(shared_.servers[server], kCallMethod, shared_.request, config.deadline);
+      const Duration deadline =
+          config.planted_bug == PlantedBug::kNoDeadline ? Duration{std::chrono::hours(24)} : config.deadline;
+      reply = co_await endpoint_.call(shared_.servers[server], kCallMethod, shared_.request, deadline);
       if (reply.ok()) break;
       if (config.eject_for > Duration::zero()) ejected_until_[server] = env_.clock.now() + config.eject_for;
     }
@@ -312,6 +324,16 @@ class RpcKind final : public ServiceKind {
       config.request_bytes = *v;
     if (auto v = entry.integer("reply_bytes", Need::kOptional, 0, kMaxPayloadBytes, "bytes"))
       config.reply_bytes = *v;
+    if (auto v = entry.string("planted_bug", Need::kOptional)) {
+      if (*v == "no_deadline")
+        config.planted_bug = PlantedBug::kNoDeadline;
+      else if (*v == "retry_same_server")
+        config.planted_bug = PlantedBug::kRetrySameServer;
+      else
+        problems.add(entry.child("planted_bug"), "unknown planted bug \"" + *v +
+                                                     "\"; use \"no_deadline\" or \"retry_same_server\" "
+                                                     "(planted bugs exist only to test tandem explore)");
+    }
     entry.finish("for service kind \"rpc\"");
     if (problems.size() != before || !server_group || !client_group) return nullptr;
 
