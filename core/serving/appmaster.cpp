@@ -957,6 +957,17 @@ Task<bool> AppMaster::upgrade_step() {
       if (!up.rolling_back() && policy.validate && sample_.empty()) co_await fetch_sample();
       BatchPlan plan = plan_batch(stable_members(), up.target(), meta_.desired, policy);
       if (plan.remaining == 0) {
+        // Done only when the whole stable group is there and ready on the target: after a crash the group
+        // may be short (its replacements not created yet), and finishing then would make the target stable
+        // and start the replacements on it without any instance of it ever validated.
+        int32_t ready_on_target = 0;
+        for (const PlanMember& member : stable_members()) {
+          ready_on_target += member.ready && member.version == up.target() ? 1 : 0;
+        }
+        if (ready_on_target < meta_.desired) {
+          co_await sleep(context_.clock(), wait_poll());
+          co_return true;
+        }
         finish_upgrade(up.rolling_back() ? UpgradeState::kRolledBack : UpgradeState::kSucceeded);
         co_await persist_or_retry();
         request_routes();
@@ -967,9 +978,11 @@ Task<bool> AppMaster::upgrade_step() {
         co_return true;
       }
       if (plan.surge > 0) {
-        const size_t before = up.surge.size();
-        create_backends(plan.surge, up.from, MemberRole::kSurge, true);
-        std::vector<std::string> names(up.surge.begin() + static_cast<std::ptrdiff_t>(before), up.surge.end());
+        // Surge instances already recorded for this batch (a previous life of this AppMaster started them
+        // before it was restarted) count: starting plan.surge more would exceed max_surge.
+        const uint32_t have = static_cast<uint32_t>(up.surge.size());
+        if (plan.surge > have) create_backends(plan.surge - have, up.from, MemberRole::kSurge, true);
+        std::vector<std::string> names = up.surge;
         co_await persist_or_retry();
         const TimePoint deadline = context_.clock().now() + policy.step_timeout + options_.start_timeout;
         uint32_t serving = 0;
@@ -1024,6 +1037,9 @@ Task<bool> AppMaster::upgrade_step() {
       co_return true;
     }
     case UpgradeState::kValidating: {
+      // A restarted AppMaster resumes here without the sample its previous life fetched: fetch it again, or
+      // the candidate would be compared with nothing recorded.
+      if (sample_.empty()) co_await fetch_sample();
       std::vector<Task<ValidationVerdict>> checks;
       for (ActorId id : up.batch) checks.push_back(validate_instance(id));
       std::vector<ValidationVerdict> verdicts = co_await when_all(std::move(checks));
@@ -1204,7 +1220,10 @@ Task<ValidationVerdict> AppMaster::validate_instance(ActorId candidate) {
     } else if (!old.empty()) {
       replayed.primary = co_await replay(old[next_old++], payload);
     } else {
-      replayed.primary = replayed.candidate;  // nothing old to compare with
+      // Nothing old to compare with (a single instance, no recorded traffic): judge the candidate against a
+      // flawless baseline — same answer and latency, no error — so its errors still fail it. Comparing it
+      // with itself would pass any version.
+      replayed.primary = ReplayResult{false, replayed.candidate.answer, replayed.candidate.latency};
     }
     if (next_old < old.size()) {
       replayed.has_secondary = true;
