@@ -271,7 +271,26 @@ Task<void> ControlStore::start() {
   request_schedule();
 }
 
-Task<Status> ControlStore::sync() { co_return co_await env_.storage.sync(); }
+Task<Status> ControlStore::sync() {
+  if (!next_sync_) next_sync_ = std::make_shared<SyncBatch>(env_.clock);
+  std::shared_ptr<SyncBatch> batch = next_sync_;  // its sync starts after this call: it covers our writes
+  if (!syncing_) {
+    syncing_ = true;
+    scope_.spawn(run_syncs());
+  }
+  co_await batch->done.wait();
+  co_return batch->result;
+}
+
+Task<void> ControlStore::run_syncs() {
+  while (next_sync_) {
+    std::shared_ptr<SyncBatch> batch = std::move(next_sync_);
+    next_sync_.reset();
+    batch->result = co_await env_.storage.sync();
+    batch->done.set();
+  }
+  syncing_ = false;
+}
 
 void ControlStore::persist_meta() {
   env_.storage.put(kMetaKey, encode(DurableMeta{epoch_, next_actor_id_, next_group_id_}));

@@ -37,6 +37,7 @@
 
 #include "core/async/rpc.h"
 #include "core/async/scope.h"
+#include "core/async/sleep.h"
 #include "core/env/env.h"
 #include "core/metrics/registry.h"
 #include "core/runtime/catalog.h"
@@ -161,7 +162,10 @@ class ControlStore {
   // Start-up and persistence.
   void load();
   Task<void> start();
+  // Group commit: one storage sync in flight at a time; callers that arrive meanwhile share the next one, so
+  // a burst of N requests costs a handful of syncs, not N.
   Task<Status> sync();
+  Task<void> run_syncs();
   void persist_soon();  // a background sync, at most one queued
   Task<void> sync_later();
   void persist_meta();
@@ -251,6 +255,13 @@ class ControlStore {
   NodeId spread_cursor_ = kNoNode;
   bool schedule_posted_ = false;
   bool sync_posted_ = false;
+  struct SyncBatch {
+    explicit SyncBatch(Clock& clock) : done(clock) {}
+    Event done;
+    Status result;
+  };
+  std::shared_ptr<SyncBatch> next_sync_;  // the batch that waits for the next storage sync
+  bool syncing_ = false;                  // run_syncs() is running
   uint64_t dropped_node_version_ = 0;  // newest node event no longer in node_events_
 
   std::map<NodeId, NodeRecord> nodes_;
