@@ -1,5 +1,6 @@
 #include "scenarios/service.h"
 
+#include "scenarios/services/fanout.h"
 #include "scenarios/services/rpc.h"
 
 namespace tandem::scenarios {
@@ -21,6 +22,7 @@ const ServiceRegistry& ServiceRegistry::builtin() {
   static const ServiceRegistry registry = [] {
     ServiceRegistry r;
     r.add(make_rpc_service_kind());
+    r.add(make_fanout_service_kind());
     return r;
   }();
   return registry;

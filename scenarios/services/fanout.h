@@ -1,0 +1,28 @@
+// The "fanout" service kind: the seed's strategy/indicator fan-out (core/apps/fanout) on the actor runtime —
+// a Trigger takes each request, L1 workers (one call per bank) fan out to L2 workers (one call per indicator),
+// and the answer is gathered within the deadline. One runtime cluster: a head node (control store) and
+// worker nodes; clients anywhere call the Triggers through a driver RuntimeClient.
+//
+// Scenario entry (see scenarios/schema.json, the "fanout" branch of "service"):
+//   {"kind": "fanout", "name": "strategy", "head": "head", "workers": "worker", "clients": "client",
+//    "banks": 8, "indicators": 4, "triggers": 2, "l1_workers": 4, "l2_workers": 8, "l2_concurrency": 8,
+//    "l1_time": "1ms", "l2_time": "10ms", "l2_sigma": 0.5,      // L2: lognormal with this median and sigma
+//    "deadline": "250ms", "worker_startup": "1s", "deploy_at": "0s", "heartbeat": "100ms",
+//    "worker_cpus": 64}                                            // each worker node's CPUs for the scheduler
+// The app is deployed at deploy_at (workers pre-started, Triggers last); requests issued before it is ready
+// fail at once with kUnavailable ("not deployed yet"), so start the workload after it.
+//
+// A request's outcome: kOk for a complete answer; kTimeout for a partial one (the deadline passed with values
+// missing — an explicit answer, but not a good one); the Trigger's error when none answered. Figures:
+// fanout.<name>.complete / .partial / .failed, .max_latency_ms.
+#pragma once
+
+#include <memory>
+
+#include "scenarios/service.h"
+
+namespace tandem::scenarios {
+
+std::unique_ptr<ServiceKind> make_fanout_service_kind();
+
+}  // namespace tandem::scenarios
