@@ -29,6 +29,48 @@ TEST_CASE("AppMaster: a deployed service serves every request through proxies an
   CHECK(load->by_version().at("v1") == load->completed());
 }
 
+TEST_CASE("AppMaster: invalid apply, scale and upgrade are refused naming the problem and nothing changes") {
+  ServingFixture t;
+  ServiceSpec spec = test_spec("svc", {{"c1", 3}});
+  t.deploy(spec);
+  const ServiceMetadata before = t.ok(t.on_head("c1", [&](RuntimeClient& c) -> Task<Result<ServiceMetadata>> {
+    AppMasterClient master = t.appmaster(c, "c1");
+    co_return co_await master.metadata();
+  }));
+  auto refused = [&](std::function<Task<Status>(AppMasterClient)> call) {
+    Status status = t.on_head("c1", [&](RuntimeClient& c) { return call(t.appmaster(c, "c1")); });
+    REQUIRE_FALSE(status.ok());
+    CHECK(status.error().code == Errc::kInvalidArgument);
+    return status.error().message;
+  };
+  ServiceSpec bad = spec;
+  bad.replicas = {{"c1", -1}};
+  bad.version = "v2";  // a valid part (an upgrade) must not be applied either
+  CHECK_THAT(refused([&](AppMasterClient m) -> Task<Status> { co_return co_await m.apply(bad); }),
+             Catch::Contains("replicas[c1] = -1"));
+  bad = spec;
+  bad.autoscale.mode = AutoscaleMode::kReactive;
+  bad.autoscale.min_replicas = 4;
+  bad.autoscale.max_replicas = 2;
+  CHECK_THAT(refused([&](AppMasterClient m) -> Task<Status> { co_return co_await m.apply(bad); }),
+             Catch::Contains("min_replicas (4) is greater than max_replicas (2)"));
+  CHECK_THAT(refused([](AppMasterClient m) -> Task<Status> { co_return co_await m.scale(-2); }),
+             Catch::Contains("-2"));
+  CHECK_THAT(refused([](AppMasterClient m) -> Task<Status> { co_return co_await m.upgrade("v9", 5); }),
+             Catch::Contains("unknown version 'v9'"));
+  t.run_for(2s);
+  const ServiceMetadata after = t.ok(t.on_head("c1", [&](RuntimeClient& c) -> Task<Result<ServiceMetadata>> {
+    AppMasterClient master = t.appmaster(c, "c1");
+    co_return co_await master.metadata();
+  }));
+  CHECK(after.spec == before.spec);
+  CHECK(after.desired == before.desired);
+  CHECK(after.upgrade == before.upgrade);
+  CHECK(after.backends == before.backends);
+  AppMasterStatus now = t.status("c1");
+  CHECK(now.serving.at("v1") == 3);
+}
+
 TEST_CASE("AppMaster: a dead backend is replaced and a crashed node's instances come back elsewhere") {
   ServingFixture t({.workers_per_cluster = 4});
   ServiceSpec spec = test_spec("svc", {{"c1", 6}});

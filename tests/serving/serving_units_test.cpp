@@ -53,6 +53,13 @@ TEST_CASE("ServiceSpec: invalid specs are refused with one message naming every 
   spec.upgrade.step = 0;
   CHECK_THAT(refusal(spec), Catch::Contains("upgrade.step"));
 
+  // Max unavailable 0 with step 0: both named in one message.
+  spec = test_spec("ranker", {{"c1", 2}});
+  spec.upgrade.max_unavailable = 0;
+  spec.upgrade.max_surge = 0;
+  spec.upgrade.step = 0;
+  CHECK_THAT(refusal(spec), Catch::Contains("upgrade.step") && Catch::Contains("upgrade.max_unavailable"));
+
   spec = test_spec("ranker", {{"c1", 2}});
   spec.autoscale.mode = AutoscaleMode::kReactive;
   spec.autoscale.min_replicas = 5;
