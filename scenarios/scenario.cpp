@@ -286,6 +286,15 @@ class Loader {
         entry.finish();
         continue;
       }
+      // The serving kind runs the actor runtime on its clusters' nodes, which bind well-known ports: one
+      // serving service per scenario.
+      if (*kind_name == "serving" && serving_at_) {
+        problems_.add(entry.child("kind"), "a scenario runs at most one service of kind \"serving\" (" +
+                                               *serving_at_ + " is one); merge them or split the scenario");
+        entry.skip_rest();
+        continue;
+      }
+      if (*kind_name == "serving") serving_at_ = entry.pointer();
       std::shared_ptr<const ServiceSpec> spec = kind->parse(entry, *name, *index_, problems_);
       if (spec) {
         service_specs_.resize(i + 1);
@@ -889,6 +898,7 @@ class Loader {
   Problems& problems_;
   Duration duration_{};
   const TopologyIndex* index_ = nullptr;
+  std::optional<std::string> serving_at_;  // pointer of the scenario's serving service
   bool runs_actors_ = false;                // some service runs the actor runtime: actor faults are allowed
   std::vector<std::string> service_names_;  // by position in "services" ("" when invalid)
   std::vector<std::shared_ptr<const ServiceSpec>> service_specs_;

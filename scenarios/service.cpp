@@ -2,6 +2,7 @@
 
 #include "scenarios/services/fanout.h"
 #include "scenarios/services/rpc.h"
+#include "scenarios/services/serving.h"
 
 namespace tandem::scenarios {
 
@@ -22,6 +23,7 @@ const ServiceRegistry& ServiceRegistry::builtin() {
   static const ServiceRegistry registry = [] {
     ServiceRegistry r;
     r.add(make_rpc_service_kind());
+    r.add(make_serving_service_kind());
     r.add(make_fanout_service_kind());
     return r;
   }();
@@ -44,7 +46,6 @@ std::vector<std::string> ServiceRegistry::names() const {
 }
 
 std::optional<std::string> planned_service_kind(std::string_view name) {
-  if (name == "serving") return "it arrives with the serving control plane (core/serving, issue 4)";
   if (name == "automl") return "it arrives with the seed applications (core/apps)";
   return std::nullopt;
 }

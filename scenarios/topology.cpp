@@ -457,6 +457,8 @@ TopologyIndex::TopologyIndex(const TopologySpec& spec) : region_names_(spec.regi
         node_names_.push_back(cluster.name + "/" + group.name + std::to_string(i));
         node_cluster_.push_back(cluster_id);
         node_group_.push_back(group.name);
+        node_resources_.push_back(group.resources);
+        node_labels_.push_back(group.labels);
         cluster_nodes_.back().push_back(node);
         node_by_name_.emplace(node_names_.back(), node);
       }

@@ -84,6 +84,9 @@ class TopologyIndex {
   const std::vector<std::string>& node_names() const { return node_names_; }
   sim::ClusterId cluster_of(NodeId node) const { return node_cluster_.at(node); }
   const std::string& group_of(NodeId node) const { return node_group_.at(node); }
+  // The node's group "resources" and "labels" (for the actor runtime).
+  const std::map<std::string, double>& resources_of(NodeId node) const { return node_resources_.at(node); }
+  const std::map<std::string, std::string>& labels_of(NodeId node) const { return node_labels_.at(node); }
   size_t cluster_count() const { return cluster_names_.size(); }
   const std::string& cluster_name(sim::ClusterId cluster) const { return cluster_names_.at(cluster); }
   const std::vector<std::string>& cluster_names() const { return cluster_names_; }
@@ -112,6 +115,8 @@ class TopologyIndex {
   std::vector<std::string> node_names_;
   std::vector<sim::ClusterId> node_cluster_;
   std::vector<std::string> node_group_;
+  std::vector<std::map<std::string, double>> node_resources_;
+  std::vector<std::map<std::string, std::string>> node_labels_;
   std::vector<std::string> cluster_names_;
   std::vector<sim::RegionId> cluster_region_;
   std::vector<std::vector<NodeId>> cluster_nodes_;

@@ -116,7 +116,9 @@ class EventQueue {
     return top;
   }
 
-  void sift_down(size_t index, const QueuedEvent& event) {
+  // `event` by value: rebuild_heap() passes heap_[i], which the loop overwrites (an alias would duplicate one
+  // event and lose another).
+  void sift_down(size_t index, const QueuedEvent event) {
     const size_t count = heap_.size();
     while (true) {
       const size_t first_child = index * kArity + 1;

@@ -40,6 +40,23 @@ TEST_CASE("EventQueue: remove_if drops exactly the selected events and keeps the
   }
 }
 
+TEST_CASE("EventQueue: remove_if keeps every other event exactly once when it rebuilds the heap") {
+  // Regression: the heap rebuild sifted an alias of the slot it overwrote, duplicating one event and losing
+  // another (a world then ran one timer action twice).
+  Random random(7);
+  EventQueue queue;
+  for (uint32_t i = 0; i < 500; ++i) queue.push(static_cast<int64_t>(random.below(1000)), 0, i);
+  queue.remove_if([](const QueuedEvent& event) { return event.slot % 5 == 0; });
+  std::vector<uint32_t> slots;
+  while (!queue.empty()) slots.push_back(queue.pop().slot);
+  std::sort(slots.begin(), slots.end());
+  std::vector<uint32_t> expected;
+  for (uint32_t i = 0; i < 500; ++i) {
+    if (i % 5 != 0) expected.push_back(i);
+  }
+  CHECK(slots == expected);
+}
+
 TEST_CASE("Property: any interleaving of pushes and pops yields events in (time, sequence) order") {
   rc::prop("queue order", [](uint64_t seed) {
     Random random(seed);

@@ -1,0 +1,201 @@
+// The "serving" scenario kind: malformed entries and operations are refused with the exact pointer, and a
+// small serving scenario runs with the serving checks really evaluated (not "not evaluated").
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "scenarios/runner.h"
+#include "scenarios/scenario.h"
+#include "tests/scenarios/scenario_test_support.h"
+
+namespace tandem::scenarios {
+namespace {
+
+using testing::problems_of;
+using Problems = std::vector<std::string>;
+
+// Two serving clusters of a head, two workers and a client, plus an ops cluster for discovery and the keeper.
+Json tiny_serving() {
+  return Json::parse(R"({
+    "name": "tiny-serving", "seed": 3, "duration": "30s",
+    "topology": {"regions": ["r"], "defaults": {"node_link": "200us", "uplink": "1ms"},
+      "clusters": [
+        {"name": "c1", "region": "r", "nodes": [{"group": "head", "count": 1},
+          {"group": "worker", "count": 2, "resources": {"CPU": 16}}, {"group": "client", "count": 1}]},
+        {"name": "c2", "region": "r", "nodes": [{"group": "head", "count": 1},
+          {"group": "worker", "count": 2, "resources": {"CPU": 16}}, {"group": "client", "count": 1}]},
+        {"name": "ops", "region": "r", "nodes": [{"group": "discovery", "count": 1}, {"group": "keeper", "count": 1}]}]},
+    "services": [{"kind": "serving", "name": "ranker", "replicas": 2,
+      "versions": [{"name": "v1", "latency": "3ms", "startup": "500ms", "output_salt": "m"},
+                   {"name": "v2", "latency": "3ms", "startup": "500ms", "output_salt": "m"},
+                   {"name": "bad", "latency": "3ms", "error_rate": 0.5, "output_salt": "x"}],
+      "upgrade": {"step": 1, "max_unavailable": 1, "validation_requests": 10}}],
+    "workload": [{"service": "ranker", "shape": "constant", "rate": 100, "start": "5s"}],
+    "events": [],
+    "expect": {"availability": {"overall": 0.95}}
+  })");
+}
+
+std::string first_problem(const Json& document) {
+  const Problems problems = problems_of(document);
+  return problems.empty() ? "(none)" : problems.front();
+}
+
+TEST_CASE("Serving kind: the tiny serving scenario loads") { CHECK(problems_of(tiny_serving()).empty()); }
+
+TEST_CASE("Serving kind: wrong types, unknown keys and missing fields are refused with their pointer") {
+  Json doc = tiny_serving();
+  doc["services"][0]["replicas"] = "three";
+  CHECK(first_problem(doc).rfind("/services/0/replicas: ", 0) == 0);
+
+  doc = tiny_serving();
+  doc["services"][0]["versions"][0]["latancy"] = "3ms";
+  CHECK(first_problem(doc) ==
+        "/services/0/versions/0/latancy: unknown key \"latancy\" in a version; did you mean \"latency\"?");
+
+  doc = tiny_serving();
+  doc["services"][0].erase("versions");
+  CHECK(first_problem(doc) == "/services/0/versions: missing; list the versions, e.g. [{\"name\": \"v1\"}]");
+
+  doc = tiny_serving();
+  doc["services"][0]["upgrade"]["step"] = true;
+  CHECK(first_problem(doc).rfind("/services/0/upgrade/step: ", 0) == 0);
+
+  doc = tiny_serving();
+  doc["services"][0]["autoscale"] = {{"mode", "reactiv"}};
+  CHECK(first_problem(doc).rfind("/services/0/autoscale/mode: unknown mode \"reactiv\"", 0) == 0);
+}
+
+TEST_CASE("Serving kind: negative durations, huge numbers and unknown names are refused with their pointer") {
+  Json doc = tiny_serving();
+  doc["services"][0]["client"] = {{"deadline", "-1s"}};
+  CHECK(first_problem(doc).rfind("/services/0/client/deadline: ", 0) == 0);
+
+  doc = tiny_serving();
+  doc["services"][0]["replicas"] = 1000000000;
+  CHECK(first_problem(doc).rfind("/services/0/replicas: ", 0) == 0);
+
+  doc = tiny_serving();
+  doc["services"][0]["replicas"] = {{"c9", 2}};
+  CHECK(first_problem(doc).rfind("/services/0/replicas/c9: no serving cluster named \"c9\"", 0) == 0);
+
+  doc = tiny_serving();
+  doc["services"][0]["version"] = "v3";
+  CHECK(first_problem(doc).rfind("/services/0/version: unknown version \"v3\"", 0) == 0);
+
+  doc = tiny_serving();
+  doc["services"][0]["workers"] = "wroker";
+  CHECK(first_problem(doc) ==
+        "/services/0/workers: no node group named \"wroker\"; name the group of the workers nodes; did you "
+        "mean \"worker\"? Groups: client, discovery, head, keeper, worker");
+
+  doc = tiny_serving();
+  doc["services"][0]["autoscale"] = {{"min_replicas", 5}, {"max_replicas", 3}};
+  CHECK(first_problem(doc).rfind("/services/0/autoscale/min_replicas: is above max_replicas (3)", 0) == 0);
+}
+
+TEST_CASE("Serving kind: operations name an existing version and cluster") {
+  Json doc = tiny_serving();
+  doc["events"] = Json::array({{{"at", "10s"}, {"op", "upgrade"}, {"service", "ranker"}, {"version", "v9"}}});
+  CHECK(first_problem(doc).rfind("/events/0/version: unknown version \"v9\" of service ranker", 0) == 0);
+
+  doc["events"] = Json::array({{{"at", "10s"}, {"op", "scale"}, {"service", "ranker"}, {"cluster", "c3"},
+                                {"replicas", 3}}});
+  CHECK(first_problem(doc).rfind("/events/0/cluster: no serving cluster named \"c3\" for service ranker", 0) == 0);
+
+  doc["events"] = Json::array({{{"at", "10s"}, {"op", "scale"}, {"service", "ranker"}, {"cluster", "c1"},
+                                {"replicas", -1}}});
+  CHECK(first_problem(doc).rfind("/events/0/replicas: ", 0) == 0);
+
+  doc["events"] = Json::array({{{"at", "10s"}, {"op", "upgrdae"}, {"service", "ranker"}}});
+  CHECK(first_problem(doc).rfind("/events/0/op: service \"ranker\" (kind serving) has no operation \"upgrdae\"; did "
+                                 "you mean \"upgrade\"?",
+                                 0) == 0);
+
+  doc["events"] = Json::array({{{"at", "10s"}, {"op", "canary"}, {"service", "ranker"}, {"version", "v2"},
+                                {"weight_steps", {10, 500}}}});
+  CHECK(first_problem(doc).rfind("/events/0/weight_steps/1: ", 0) == 0);
+}
+
+TEST_CASE("Serving kind: a second serving service is refused") {
+  Json doc = tiny_serving();
+  Json second = doc["services"][0];
+  second["name"] = "other";
+  doc["services"].push_back(second);
+  CHECK(first_problem(doc).rfind("/services/1/kind: a scenario runs at most one service of kind \"serving\"", 0) == 0);
+}
+
+RunResult run(const Json& document) {
+  LoadResult loaded = load_scenario_json(document);
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  RunOptions options;
+  options.determinism = false;
+  return run_scenario(*loaded.scenario, options);
+}
+
+const reports::CheckResult& check_named(const RunResult& result, const std::string& name) {
+  for (const reports::CheckResult& check : result.checks) {
+    if (check.name == name) return check;
+  }
+  FAIL("no check named " << name);
+  return result.checks.front();
+}
+
+TEST_CASE("Serving kind: AppMaster kills are survived and the single-acting check is evaluated") {
+  Json doc = tiny_serving();
+  doc["events"] = Json::array({{{"at", "10s"}, {"op", "kill_appmaster"}, {"service", "ranker"}, {"cluster", "c1"}},
+                               {{"at", "15s"}, {"fault", "kill_actor"}, {"target", "c2:serving/ranker/appmaster"}}});
+  doc["expect"]["serving"] = {{"single_acting_appmaster", true}};
+  const RunResult result = run(doc);
+  CHECK(result.record.serving.present);
+  const reports::CheckResult& acting = check_named(result, "single_acting_appmaster");
+  CHECK(acting.status == reports::CheckStatus::kPass);
+  // Each cluster saw a second epoch act after its AppMaster was killed.
+  CHECK(result.record.serving.appmaster_acting.size() >= 4);
+  CHECK(result.record.requests.totals().failed() == 0);
+  CHECK(result.record.faults.size() == 1);
+  CHECK_FALSE(result.record.faults[0].skipped);
+}
+
+TEST_CASE("Serving kind: a kill_actor of an unknown actor is recorded as skipped with the reason") {
+  Json doc = tiny_serving();
+  doc["events"] = Json::array({{{"at", "10s"}, {"fault", "kill_actor"}, {"target", "c1:serving/nobody"}}});
+  const RunResult result = run(doc);
+  REQUIRE(result.record.faults.size() == 1);
+  CHECK(result.record.faults[0].skipped);
+  CHECK_THAT(result.record.faults[0].skip_reason, Catch::Contains("no live actor named \"serving/nobody\""));
+}
+
+TEST_CASE("Serving kind: a bad canary is rolled back and upgrade safety is evaluated") {
+  Json doc = tiny_serving();
+  doc["events"] = Json::array({{{"at", "8s"}, {"op", "canary"}, {"service", "ranker"}, {"version", "bad"},
+                                {"weight_steps", {20, 50}}, {"step_duration", "4s"}, {"canary_fraction", 0.5}}});
+  doc["expect"]["serving"] = {{"upgrade_safety", true}};
+  const RunResult result = run(doc);
+  REQUIRE(result.record.serving.upgrades.size() == 1);
+  const reports::ServingRecord::UpgradeOutcome& outcome = result.record.serving.upgrades[0];
+  CHECK(outcome.validation_failed);
+  CHECK(outcome.instances == 4);
+  CHECK(outcome.instances_on_old_version == 4);
+  CHECK(check_named(result, "upgrade_safety").status == reports::CheckStatus::kPass);
+}
+
+TEST_CASE("Serving kind: a rolling upgrade stays within max_unavailable and ends on the new version") {
+  Json doc = tiny_serving();
+  doc["events"] = Json::array({{{"at", "8s"}, {"op", "upgrade"}, {"service", "ranker"}, {"version", "v2"}}});
+  doc["services"][0]["observe_every"] = "200ms";
+  doc["expect"]["serving"] = {{"upgrade_safety", true}};
+  const RunResult result = run(doc);
+  CHECK(check_named(result, "upgrade_safety").status == reports::CheckStatus::kPass);
+  CHECK_FALSE(result.record.serving.upgrade_unavailability.empty());
+  REQUIRE(result.record.serving.upgrades.size() == 1);
+  CHECK_FALSE(result.record.serving.upgrades[0].validation_failed);
+  CHECK(result.record.figures.at("serving.ranker.c1.serving.v2") == 2);
+  CHECK(result.record.figures.at("serving.ranker.c2.serving.v2") == 2);
+  CHECK(result.record.requests.totals().failed() == 0);
+}
+
+}  // namespace
+}  // namespace tandem::scenarios
