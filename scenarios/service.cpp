@@ -1,5 +1,6 @@
 #include "scenarios/service.h"
 
+#include "scenarios/services/automl.h"
 #include "scenarios/services/fanout.h"
 #include "scenarios/services/rpc.h"
 #include "scenarios/services/serving.h"
@@ -23,6 +24,7 @@ const ServiceRegistry& ServiceRegistry::builtin() {
   static const ServiceRegistry registry = [] {
     ServiceRegistry r;
     r.add(make_rpc_service_kind());
+    r.add(make_automl_service_kind());
     r.add(make_serving_service_kind());
     r.add(make_fanout_service_kind());
     return r;
@@ -45,8 +47,7 @@ std::vector<std::string> ServiceRegistry::names() const {
   return out;
 }
 
-std::optional<std::string> planned_service_kind(std::string_view name) {
-  if (name == "automl") return "it arrives with the seed applications (core/apps)";
+std::optional<std::string> planned_service_kind(std::string_view /*name*/) {
   return std::nullopt;
 }
 
