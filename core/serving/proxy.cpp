@@ -112,6 +112,19 @@ ActorId ServingProxy::pick(const std::set<ActorId>& tried, TimePoint now) {
     auto it = backends_.find(id);
     return it != backends_.end() && it->second.listed && it->second.ejected_until <= now;
   };
+  // Without version weights, sample two usable backends directly: O(1) per request instead of a scan of every
+  // listed backend (the scan was 45% of a 1,000-instance run's time). Falls back to the scan when draws keep
+  // hitting unusable ones (many ejected or already tried).
+  if (routes_.version_weights.empty() && routable_.size() > kPickScanBelow) {
+    ActorId found[2] = {runtime::kNoActor, runtime::kNoActor};
+    int count = 0;
+    for (uint32_t draw = 0; draw < kMaxPickDraws && count < 2; ++draw) {
+      const ActorId id = routable_[random_.below(routable_.size())];
+      if (!usable(id) || (count == 1 && found[0] == id)) continue;
+      found[count++] = id;
+    }
+    if (count == 2) return backends_[found[1]].inflight < backends_[found[0]].inflight ? found[1] : found[0];
+  }
   std::vector<ActorId> candidates;
   candidates.reserve(routable_.size());
   if (!routes_.version_weights.empty()) {

@@ -38,6 +38,10 @@
 
 namespace tandem::serving {
 
+// Routing picks by sampling above this many listed backends, with at most kMaxPickDraws draws per pick.
+inline constexpr size_t kPickScanBelow = 16;
+inline constexpr uint32_t kMaxPickDraws = 16;
+
 inline constexpr size_t kMaxRecordedRequests = 256;  // the replay ring
 inline constexpr uint32_t kRecordEvery = 4;          // record one request in this many
 inline constexpr size_t kLatencyWindow = 512;         // latencies per version kept for p99
