@@ -52,7 +52,7 @@ serving::ServiceSpec model_service_spec(const std::string& name, const std::stri
   spec.version = "v1";
   for (uint32_t v = 1; v <= versions; ++v) {
     serving::VersionSpec version;
-    version.name = "v" + std::to_string(v);
+    version.name = std::string("v").append(std::to_string(v));  // not "v" + ...: GCC 12 -O3 warns (-Wrestrict)
     version.latency = serving::ServiceTime{serving::LatencyShape::kLognormal, median_latency, 0.3, 3.0};
     version.startup = std::chrono::seconds(5);   // model load
     version.reload = std::chrono::seconds(1);    // in-place swap of the weights
