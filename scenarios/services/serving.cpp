@@ -43,6 +43,7 @@ struct ServingConfig {
   Duration deploy_at{};
   bool auto_deploy = true;  // false: only "deploy" operations deploy
   Duration observe_every = 1s;
+  sv::DiscoveryPlantedBugs planted;  // "planted_bug": tandem explore's self-test only
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -71,7 +72,7 @@ class RuntimePart final : public sim::NodeProcess {
 
 class DiscoveryPart final : public sim::NodeProcess {
  public:
-  explicit DiscoveryPart(Env& env) : server(env) {}
+  DiscoveryPart(Env& env, sv::DiscoveryPlantedBugs planted) : server(env, planted) {}
   sv::DiscoveryServer server;
 };
 
@@ -147,7 +148,8 @@ class ServingInstance final : public ServiceInstance {
       head_slots_[cluster] = runtime_slots_.at(head);
     }
     discovery_slot_ = context.hosting.add_part(
-        config.discovery, [](Env& env) { return std::make_unique<DiscoveryPart>(env); });
+        config.discovery,
+        [planted = config.planted](Env& env) { return std::make_unique<DiscoveryPart>(env, planted); });
 
     sv::ServingKeeperOptions keeper_options;
     for (const std::string& cluster : config.clusters) {
@@ -485,6 +487,32 @@ class ServingSpecImpl final : public ServiceSpec {
     return std::make_unique<ServingInstance>(config_, context);
   }
   bool runs_actors() const override { return true; }
+  // Each cluster's AppMaster is what the seed's failure stories kill.
+  std::vector<std::string> explore_actor_targets() const override {
+    std::vector<std::string> actors;
+    for (const std::string& cluster : config_.clusters)
+      actors.push_back(cluster + ":" + sv::appmaster_name(config_.name));
+    return actors;
+  }
+  // Operations an operator runs while things fail: AppMaster kills and job restarts, scaling by one, and a
+  // rolling upgrade to each other version.
+  std::vector<Json> explore_operations() const override {
+    std::vector<Json> operations;
+    for (const std::string& cluster : config_.clusters) {
+      operations.push_back({{"op", "kill_appmaster"}, {"service", config_.name}, {"cluster", cluster}});
+      operations.push_back({{"op", "restart_job"}, {"service", config_.name}, {"cluster", cluster}});
+      const auto replicas = config_.spec.replicas.find(cluster);
+      if (replicas != config_.spec.replicas.end() && config_.spec.autoscale.mode == sv::AutoscaleMode::kOff) {
+        operations.push_back(
+            {{"op", "scale"}, {"service", config_.name}, {"cluster", cluster}, {"replicas", replicas->second + 1}});
+      }
+    }
+    for (const auto& version : config_.spec.versions) {
+      if (version.name != config_.spec.version)
+        operations.push_back({{"op", "upgrade"}, {"service", config_.name}, {"version", version.name}});
+    }
+    return operations;
+  }
   std::string describe() const override {
     int32_t replicas = 0;
     for (const auto& [cluster, count] : config_.spec.replicas) replicas += count;
@@ -793,6 +821,10 @@ class ServingKind final : public ServiceKind {
       if (auto v = r.number("max_error_rate_increase", Need::kOptional, 0, 1)) u.max_error_rate_increase = *v;
       if (auto v = r.number("max_latency_ratio", Need::kOptional, 1, 1000)) u.max_latency_ratio = *v;
       if (auto v = r.number("max_diff_rate", Need::kOptional, 0, 1)) u.max_diff_rate = *v;
+      if (u.max_unavailable == 0 && u.max_surge == 0) {
+        problems.add(r.child("max_unavailable"), "max_unavailable and max_surge are both 0, so no instance could "
+                                                 "ever be upgraded; allow at least 1 of either");
+      }
       r.finish("in an upgrade policy");
     }
     if (const Json* autoscale = entry.optional("autoscale")) {
@@ -866,6 +898,15 @@ class ServingKind final : public ServiceKind {
     if (auto v = entry.duration("deploy_at", Need::kOptional)) config.deploy_at = *v;
     if (auto v = entry.boolean("auto_deploy", Need::kOptional)) config.auto_deploy = *v;
     if (auto v = positive_duration(entry, "observe_every", 1h)) config.observe_every = *v;
+    if (auto v = entry.string("planted_bug", Need::kOptional)) {
+      if (*v == "discovery_keeps_dead_proxies") {
+        config.planted.keep_removed_proxies = true;
+      } else {
+        problems.add(entry.child("planted_bug"), "unknown planted bug \"" + *v +
+                                                     "\"; use \"discovery_keeps_dead_proxies\" (planted bugs "
+                                                     "exist only to test tandem explore)");
+      }
+    }
     entry.finish("for service kind \"serving\"");
     if (problems.size() != before) return nullptr;
 

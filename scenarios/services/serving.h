@@ -7,7 +7,9 @@
 // Scenario entry (see scenarios/schema.json, "servingService"; every field but "versions" is optional):
 //   {"kind": "serving", "name": "ranker",
 //    "clusters": ["c1", "c2"],                       // default: every cluster with a node of group `heads`
-//    "heads": "head", "workers": "worker", "clients": "client",   // node groups in each serving cluster
+//    "heads": "head", "workers": "worker",           // node groups in each serving cluster
+//    "clients": "client",                            // a group anywhere: local-first in a serving cluster,
+//                                                    // by discovery weights elsewhere (an "edge" cluster)
 //    "discovery": "discovery", "keeper": "keeper",   // a node ("ops/discovery0") or a group (its first node)
 //    "version": "v1",                                // default: the first version
 //    "versions": [{"name": "v1", "latency": {"shape": "lognormal", "median": "4ms", "sigma": 0.3},
@@ -23,10 +25,10 @@
 //    "slo": {"availability": 0.999, "latency_p99": "250ms"},
 //    "client": {"deadline": "1s", "per_try_timeout": "300ms", "pull_interval": "1s", "max_attempts": 3},
 //    "runtime": {"heartbeat_period": "200ms", "heartbeat_miss_limit": 5},
-//    "deploy_at": "0s", "observe_every": "1s"}
+//    "deploy_at": "0s", "auto_deploy": true, "observe_every": "1s"}
 //
 // Operations ("op" events), each run by the ServingKeeper on the keeper node; the outcome goes to the trace:
-//   deploy (when the scenario has one, there is no automatic deploy at deploy_at),
+//   deploy (the service deploys itself at deploy_at unless "auto_deploy" is false),
 //   scale {cluster, replicas}, upgrade {version} (rolling, cluster by cluster),
 //   canary {version, weight_steps, step_duration, canary_fraction, min_requests}, blue_green {version, bake},
 //   kill_appmaster {cluster} (an actor restart), restart_job {cluster, kill_members} (a whole-job restart),

@@ -1,6 +1,8 @@
 // The "serving" scenario kind: malformed entries and operations are refused with the exact pointer, and a
 // small serving scenario runs with the serving checks really evaluated (not "not evaluated").
 #include <catch2/catch.hpp>
+#include <rapidcheck.h>
+#include <rapidcheck/catch.h>
 
 #include <string>
 #include <vector>
@@ -195,6 +197,87 @@ TEST_CASE("Serving kind: a rolling upgrade stays within max_unavailable and ends
   CHECK(result.record.figures.at("serving.ranker.c1.serving.v2") == 2);
   CHECK(result.record.figures.at("serving.ranker.c2.serving.v2") == 2);
   CHECK(result.record.requests.totals().failed() == 0);
+}
+
+
+std::string ms(int64_t value) { return std::to_string(value) + "ms"; }
+
+template <typename T>
+T pick(const std::vector<T>& options) {
+  return options[*rc::gen::inRange<size_t>(0, options.size())];
+}
+
+// A random serving scenario of 6-12 simulated seconds: replicas, policies, operations and faults anywhere.
+Json generate_serving() {
+  Json doc = tiny_serving();
+  const int64_t duration_ms = *rc::gen::inRange<int64_t>(6000, 12000);
+  doc["duration"] = ms(duration_ms);
+  doc["seed"] = *rc::gen::inRange<uint64_t>(0, 1000000);
+  Json& service = doc["services"][0];
+  service["replicas"] = {{"c1", *rc::gen::inRange(0, 4)}, {"c2", *rc::gen::inRange(1, 4)}};
+  service["proxies_per_cluster"] = *rc::gen::inRange(1, 3);
+  service["upgrade"] = {{"step", *rc::gen::inRange(1, 3)}, {"max_unavailable", *rc::gen::inRange(1, 3)},
+                        {"max_surge", *rc::gen::inRange(0, 2)}, {"validation_requests", *rc::gen::inRange(1, 10)}};
+  if (*rc::gen::arbitrary<bool>()) {
+    const int low = *rc::gen::inRange(1, 3);
+    service["autoscale"] = {{"mode", pick<std::string>({"reactive", "predictive"})}, {"min_replicas", low},
+                            {"max_replicas", low + *rc::gen::inRange(0, 4)}, {"tick", "500ms"},
+                            {"season", "4s"}, {"lead_time", "1s"}};
+    service["replicas"] = low;
+  }
+  service["client"] = {{"deadline", ms(*rc::gen::inRange<int64_t>(50, 1500))},
+                       {"per_try_timeout", ms(*rc::gen::inRange<int64_t>(20, 500))},
+                       {"max_attempts", *rc::gen::inRange(1, 4)}};
+  doc["workload"][0] = {{"service", "ranker"}, {"shape", "constant"}, {"rate", *rc::gen::inRange(0, 150)},
+                        {"start", ms(*rc::gen::inRange<int64_t>(0, 4000))}};
+  doc["events"] = Json::array();
+  const int count = *rc::gen::inRange(0, 5);
+  for (int i = 0; i < count; ++i) {
+    Json event = {{"at", ms(*rc::gen::inRange<int64_t>(0, duration_ms))}};
+    const std::string cluster = pick<std::string>({"c1", "c2"});
+    switch (*rc::gen::inRange(0, 10)) {
+      case 0: event.update({{"op", "upgrade"}, {"service", "ranker"}, {"version", pick<std::string>({"v2", "bad"})}}); break;
+      case 1: event.update({{"op", "canary"}, {"service", "ranker"}, {"version", pick<std::string>({"v2", "bad"})},
+                            {"weight_steps", {10, 50}}, {"step_duration", "1s"}, {"min_requests", 0}}); break;
+      case 2: event.update({{"op", "blue_green"}, {"service", "ranker"}, {"version", "v2"}, {"bake", "1s"}}); break;
+      case 3: event.update({{"op", "scale"}, {"service", "ranker"}, {"cluster", cluster}, {"replicas", *rc::gen::inRange(0, 4)}}); break;
+      case 4: event.update({{"op", "kill_appmaster"}, {"service", "ranker"}, {"cluster", cluster}}); break;
+      case 5: event.update({{"op", "restart_job"}, {"service", "ranker"}, {"cluster", cluster}, {"kill_members", *rc::gen::arbitrary<bool>()}}); break;
+      case 6: event.update({{"fault", "kill_actor"}, {"target", cluster + ":serving/ranker/appmaster"}}); break;
+      case 7: event.update({{"fault", "cluster_outage"}, {"target", cluster}, {"for", ms(*rc::gen::inRange<int64_t>(1, 3000))}}); break;
+      case 8: event.update({{"fault", pick<std::string>({"crash", "pause"})},
+                            {"target", cluster + "/" + pick<std::string>({"worker0", "worker1", "head0"})},
+                            {"for", ms(*rc::gen::inRange<int64_t>(1, 3000))}}); break;
+      default: event.update({{"fault", "crash"}, {"target", pick<std::string>({"ops/discovery0", "ops/keeper0"})},
+                             {"for", ms(*rc::gen::inRange<int64_t>(1, 3000))}}); break;
+    }
+    doc["events"].push_back(event);
+  }
+  doc["expect"] = {{"availability", {{"overall", 0.0}}},
+                   {"serving", {{"upgrade_safety", true}, {"single_acting_appmaster", true}}}};
+  return doc;
+}
+
+TEST_CASE("Property: a generated serving scenario either runs to completion or is refused before running") {
+  rc::prop("serving runs or is refused", [] {
+    const Json doc = generate_serving();
+    LoadResult loaded = load_scenario_json(doc);
+    if (!loaded.ok()) {
+      RC_ASSERT(!loaded.problems.empty());
+      RC_ASSERT(loaded.problems.items().front().pointer.rfind("/services/0/", 0) == 0);
+      RC_CLASSIFY(true, "refused");
+      return;
+    }
+    RC_CLASSIFY(true, "ran");
+    RunOptions options;
+    options.determinism = false;
+    const RunResult result = run_scenario(*loaded.scenario, options);
+    RC_ASSERT(result.record.requests.in_flight() == 0u);
+    const reports::RequestTotals& totals = result.record.requests.totals();
+    RC_ASSERT(totals.issued == totals.ok + totals.failed() + totals.abandoned);
+    RC_ASSERT(totals.lost == 0u);  // every ServingClient request has a deadline
+    RC_ASSERT(result.record.serving.present);
+  });
 }
 
 }  // namespace
