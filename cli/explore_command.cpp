@@ -172,7 +172,7 @@ int explore_command(int argc, char** argv) {
   std::printf("  %-28s %zu\n", "violations", result.violations.size());
   std::printf("  %-28s %.1f s%s\n", "wall time", result.wall_seconds,
               result.budget_exhausted ? " (budget spent before all runs)" : "");
-  std::printf("  faults injected by kind:\n");
+  std::printf("  faults and operations injected, by kind:\n");
   for (const auto& [kind, count] : result.faults_by_kind)
     std::printf("    %-26s %llu\n", kind.c_str(), static_cast<unsigned long long>(count));
 

@@ -81,6 +81,11 @@ class ServiceSpec {
   // True when the service runs actors on the actor runtime: then "kill_actor" faults are allowed, and the
   // instance installs FaultInjector::set_actor_kill_hook.
   virtual bool runs_actors() const { return false; }
+  // For `tandem explore` (scenarios/explore/explorer.h): the actor names a "kill_actor" fault may target, and
+  // complete "op" events (every field but "at") it may interleave with the faults it generates. A kind that
+  // offers none leaves both empty.
+  virtual std::vector<std::string> explore_actor_targets() const { return {}; }
+  virtual std::vector<Json> explore_operations() const { return {}; }
 };
 
 class ServiceKind {

@@ -1,5 +1,7 @@
 #include "core/serving/discovery.h"
 
+#include <algorithm>
+
 namespace tandem::serving {
 
 namespace {
@@ -11,7 +13,8 @@ std::string cluster_key(const std::string& service, const std::string& cluster) 
 }
 }  // namespace
 
-DiscoveryServer::DiscoveryServer(Env& env) : env_(env), endpoint_(env.transport, env.clock, kDiscoveryPort) {
+DiscoveryServer::DiscoveryServer(Env& env, DiscoveryPlantedBugs planted)
+    : env_(env), planted_(planted), endpoint_(env.transport, env.clock, kDiscoveryPort) {
   load();
   endpoint_.serve(kDiscoveryRegister, [this](Address, Bytes request) { return handle_register(std::move(request)); });
   endpoint_.serve(kDiscoveryResolve, [this](Address, Bytes request) { return handle_resolve(std::move(request)); });
@@ -85,6 +88,12 @@ Task<Result<Bytes>> DiscoveryServer::handle_register(Bytes bytes) {
     co_return Error{Errc::kFailedPrecondition, "fenced: registration of " + record.service + " in " + record.cluster +
                                                    " from epoch " + std::to_string(record.epoch) + " < " +
                                                    std::to_string(existing->second.record.epoch)};
+  }
+  if (planted_.keep_removed_proxies && existing != entry.clusters.end()) {
+    for (const Endpoint& old : existing->second.record.proxies) {
+      if (std::find(record.proxies.begin(), record.proxies.end(), old) == record.proxies.end())
+        record.proxies.push_back(old);
+    }
   }
   const std::string key = cluster_key(record.service, record.cluster);
   env_.storage.put(key, runtime::encode(record));

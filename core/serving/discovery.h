@@ -76,9 +76,16 @@ struct Resolution {
   TANDEM_CODEC_FIELDS(service, clusters, weights_version)
 };
 
+// Test-only switches that plant a known bug, so `tandem explore` can prove it finds one (its self-test).
+// Never set in production configurations; the default plants nothing.
+struct DiscoveryPlantedBugs {
+  // A newer registration adds its proxies to the old list instead of replacing it: dead proxies stay listed.
+  bool keep_removed_proxies = false;
+};
+
 class DiscoveryServer {
  public:
-  explicit DiscoveryServer(Env& env);
+  explicit DiscoveryServer(Env& env, DiscoveryPlantedBugs planted = {});
   DiscoveryServer(const DiscoveryServer&) = delete;
   DiscoveryServer& operator=(const DiscoveryServer&) = delete;
 
@@ -103,6 +110,7 @@ class DiscoveryServer {
   Task<Result<Bytes>> handle_set_weights(Bytes request);
 
   Env& env_;
+  DiscoveryPlantedBugs planted_;
   std::map<std::string, ServiceEntry> services_;
   RpcEndpoint endpoint_;  // last: its handlers use the tables above
 };

@@ -32,12 +32,32 @@ std::string ms_text(int64_t ms) { return std::to_string(ms) + "ms"; }
 
 // Where and when faults may be generated for one base scenario.
 struct FaultSpace {
-  std::vector<const FaultKindInfo*> kinds;  // applicable, in fault.h order
+  std::vector<const FaultKindInfo*> kinds;  // applicable, in fault.h order; nullptr = a service operation
   std::vector<std::string> node_targets;    // node names, then cluster names
   std::vector<std::string> clusters;
   std::vector<std::pair<std::string, std::string>> wan_links;
+  std::vector<std::string> actors;  // kill_actor targets offered by the services
+  std::vector<Json> operations;     // "op" events offered by the services (without "at")
   int64_t window_ms = 0;  // faults start in [0, window_ms) and end by it
 };
+
+constexpr std::string_view kOperationKind = "op";
+
+std::vector<std::string> actor_targets(const Scenario& base) {
+  std::vector<std::string> actors;
+  for (const auto& service : base.services) {
+    if (!service->runs_actors()) continue;
+    for (std::string& actor : service->explore_actor_targets()) actors.push_back(std::move(actor));
+  }
+  return actors;
+}
+
+std::vector<Json> operations(const Scenario& base) {
+  std::vector<Json> out;
+  for (const auto& service : base.services)
+    for (Json& operation : service->explore_operations()) out.push_back(std::move(operation));
+  return out;
+}
 
 bool applicable(const FaultKindInfo& info, const Scenario& base) {
   switch (info.shape) {
@@ -50,7 +70,7 @@ bool applicable(const FaultKindInfo& info, const Scenario& base) {
     case TargetShape::kRegionPair:
       return !base.index.wan_links().empty();
     case TargetShape::kActor:
-      return false;  // actor names are the service kind's; not generated yet
+      return !actor_targets(base).empty();
   }
   return false;
 }
@@ -67,6 +87,11 @@ FaultSpace fault_space(const Scenario& base, const std::vector<std::string>& onl
     if (!only.empty() && std::find(only.begin(), only.end(), info.name) == only.end()) continue;
     space.kinds.push_back(&info);
   }
+  space.operations = operations(base);
+  if (!space.operations.empty() &&
+      (only.empty() || std::find(only.begin(), only.end(), kOperationKind) != only.end()))
+    space.kinds.push_back(nullptr);
+  space.actors = actor_targets(base);
   space.node_targets = base.index.node_names();
   space.clusters = base.index.cluster_names();
   for (const std::string& cluster : space.clusters) space.node_targets.push_back(cluster);
@@ -99,6 +124,13 @@ struct Draw {
   int parameter = 0;  // 0..999, scaled per kind
 };
 
+// A service operation ("op" event) at the draw's time.
+Json operation_json(const FaultSpace& space, const Draw& draw) {
+  Json event = space.operations.at(static_cast<size_t>(draw.target) % space.operations.size());
+  event["at"] = ms_text(std::min(draw.at_ms, space.window_ms - kMinFaultMs));
+  return event;
+}
+
 Json event_json(const FaultSpace& space, const FaultKindInfo& info, const Draw& draw) {
   Json event = Json::object();
   const int64_t at_ms = std::min(draw.at_ms, space.window_ms - kMinFaultMs);
@@ -129,7 +161,8 @@ Json event_json(const FaultSpace& space, const FaultKindInfo& info, const Draw& 
       break;
     }
     case TargetShape::kActor:
-      TANDEM_CHECK(false, "actor faults are not generated");
+      event["target"] = space.actors.at(static_cast<size_t>(draw.target) % space.actors.size());
+      break;
   }
   // Parameters grow with `parameter`, so shrinking makes a fault milder.
   const int p = draw.parameter;
@@ -188,7 +221,8 @@ struct Failing {
 
 std::vector<std::string> explorable_fault_kinds(const Scenario& base) {
   std::vector<std::string> names;
-  for (const FaultKindInfo* info : fault_space(base, {}).kinds) names.emplace_back(info->name);
+  for (const FaultKindInfo* info : fault_space(base, {}).kinds)
+    names.emplace_back(info == nullptr ? kOperationKind : info->name);
   return names;
 }
 
@@ -237,7 +271,8 @@ ExploreResult explore(const Scenario& base, const ExploreOptions& options) {
   const int kind_count = static_cast<int>(space.kinds.size());
 
   ExploreResult result;
-  for (const FaultKindInfo* info : space.kinds) result.kinds.emplace_back(info->name);
+  for (const FaultKindInfo* info : space.kinds)
+    result.kinds.emplace_back(info == nullptr ? kOperationKind : info->name);
   const Clock::time_point start = Clock::now();
   std::set<std::string> found;
   bool shrinking = false;
@@ -294,9 +329,11 @@ ExploreResult explore(const Scenario& base, const ExploreOptions& options) {
     if (!document.contains("events")) document["events"] = Json::array();
     std::vector<std::pair<int64_t, Json>> events;
     for (const Draw& draw : draws) {
-      const FaultKindInfo& info = *space.kinds.at(static_cast<size_t>(enabled.at(static_cast<size_t>(draw.kind))));
-      events.emplace_back(draw.at_ms, event_json(space, info, draw));
-      if (!shrinking) ++result.faults_by_kind[std::string(info.name)];
+      const FaultKindInfo* info = space.kinds.at(static_cast<size_t>(enabled.at(static_cast<size_t>(draw.kind))));
+      Json event = info == nullptr ? operation_json(space, draw) : event_json(space, *info, draw);
+      if (!shrinking)
+        ++result.faults_by_kind[info == nullptr ? "op " + event["op"].get<std::string>() : std::string(info->name)];
+      events.emplace_back(draw.at_ms, std::move(event));
     }
     std::stable_sort(events.begin(), events.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
@@ -374,10 +411,12 @@ ExploreResult explore(const Scenario& base, const ExploreOptions& options) {
     LoadResult reloaded = load_scenario_json(violation.reproducer, base_dir);
     if (reloaded.ok()) {
       for (const EventSpec& event : reloaded.scenario->events) {
-        if (event.kind != EventSpec::Kind::kFault) continue;
+        const bool operation = event.kind == EventSpec::Kind::kOperation;
+        if (event.kind != EventSpec::Kind::kFault && !operation) continue;
         const size_t index = std::stoul(event.source.substr(event.source.find('/') + 1));
         if (index < base_events) continue;
-        std::string label = "at " + format_scenario_duration(event.at) + ": " + event.fault.label;
+        std::string label = "at " + format_scenario_duration(event.at) + ": " +
+                            (operation ? event.operation->description : event.fault.label);
         if (event.duration) label += " for " + format_scenario_duration(*event.duration);
         violation.event_labels.push_back(std::move(label));
       }

@@ -2,7 +2,8 @@
 //
 // RapidCheck generates fault schedules for the base scenario — which fault kinds are on (swarm testing: each
 // run draws its own mix), how many faults, when, for how long, on which targets, with which parameters, and
-// the run's seed — runs each as an ordinary scenario and asks every check of the scenario to hold. When one
+// the run's seed, interleaved with the operations the scenario's services offer for exploration (deploy,
+// scale, upgrade, canary, AppMaster kill, ...: ServiceSpec::explore_operations) — runs each as an ordinary scenario and asks every check of the scenario to hold. When one
 // fails, RapidCheck shrinks the schedule (fewer events, earlier, shorter, simpler targets) while the same
 // check keeps failing, and the smallest failing schedule is returned as a scenario document: the base
 // scenario with the generated events appended and the seed fixed. `tandem run` on that file reproduces the
@@ -89,7 +90,7 @@ struct ExploreResult {
   uint64_t runs = 0;
   uint64_t shrink_runs = 0;
   uint64_t checks_evaluated = 0;                     // check verdicts of pass or fail, over the search runs
-  std::map<std::string, uint64_t> faults_by_kind;    // generated faults, over the search runs
+  std::map<std::string, uint64_t> faults_by_kind;    // generated faults ("op <name>" for operations), search runs
   std::vector<Violation> violations;
   double wall_seconds = 0;
   bool budget_exhausted = false;

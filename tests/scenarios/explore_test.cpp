@@ -148,7 +148,7 @@ TEST_CASE("Explore: bad options are refused with the reason") {
 TEST_CASE("Explore: every library scenario survives a short fixed-seed exploration") {
   for (const scenarios::LibraryEntry& entry : scenarios::list_library(scenarios::builtin_library_dir())) {
     scenarios::LoadResult loaded = scenarios::load_scenario_file(entry.path);
-    INFO(entry.path);
+    INFO(entry.path + "\n" + loaded.problems.to_string());
     REQUIRE(loaded.ok());
     ExploreOptions options;
     options.seed = 20261123;
