@@ -514,13 +514,26 @@ Task<void> AppMaster::route_loop() {
 }
 
 Task<void> AppMaster::discovery_loop() {
+  // Refreshes the registration (its TTL) every discovery_period; between refreshes, a wake (any change)
+  // sends the list only if it differs from the last one sent.
+  TimePoint refresh_at{};
   while (true) {
-    if (acting() && (meta_.deployed || meta_.stopped)) co_await register_now();
-    co_await register_wake_.wait_until(context_.clock().now() + options_.discovery_period);
+    const TimePoint now = context_.clock().now();
+    if (acting() && (meta_.deployed || meta_.stopped)) {
+      const bool refresh = now >= refresh_at;
+      if (refresh) refresh_at = now + options_.discovery_period;
+      register_dirty_ = false;
+      co_await register_now(!refresh);
+    }
+    if (register_dirty_) {
+      co_await sleep(context_.clock(), options_.route_coalesce);
+      continue;
+    }
+    co_await register_wake_.wait_until(std::max(refresh_at, context_.clock().now() + options_.route_coalesce));
   }
 }
 
-Task<Status> AppMaster::register_now() {
+Task<Status> AppMaster::register_now(bool only_if_changed) {
   if (!acting()) co_return Error{Errc::kUnavailable, "not acting"};
   ClusterRegistration registration;
   registration.service = service_;
@@ -543,9 +556,11 @@ Task<Status> AppMaster::register_now() {
   const bool running = meta_.desired > 0 || (meta_.split.active && meta_.split.candidate_replicas > 0);
   if (!meta_.stopped && running && (!serving || registration.proxies.empty())) co_return Status{};
   if (!running) registration.proxies.clear();  // scaled to zero here: deregister
+  if (only_if_changed && registered_ == registration.proxies) co_return Status{};
   Result<Bytes> reply = co_await rpc_->call(options_.discovery.address(), kDiscoveryRegister,
                                            runtime::encode(registration), options_.control_timeout);
   if (!reply.ok()) co_return reply.error();
+  registered_ = registration.proxies;
   co_return Status{};
 }
 

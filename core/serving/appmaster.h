@@ -158,14 +158,20 @@ class AppMaster final : public runtime::Actor {
   Task<void> sweep_orphans();
 
   // Persistence and routes.
-  void changed() { ++meta_.generation; }
+  // Every change may change what discovery should list: the discovery loop looks at once (it sends only a
+  // different list), so clients stop seeing a dead proxy within a pull interval, not a discovery period.
+  void changed() {
+    ++meta_.generation;
+    register_dirty_ = true;
+    register_wake_.notify_all();
+  }
   Task<Status> persist();
   Task<Status> persist_or_retry();
   RouteTable current_routes();
   void request_routes();
   Task<void> push_routes();
   Task<void> push_to(ActorId proxy, RouteTable table);
-  Task<Status> register_now();
+  Task<Status> register_now(bool only_if_changed = false);
 
   // Members.
   void create_backends(uint32_t count, const std::string& version, MemberRole role, bool attach,
@@ -219,6 +225,8 @@ class AppMaster final : public runtime::Actor {
   runtime::WaitList wake_;        // reconcile
   runtime::WaitList routes_wake_; // route pushes
   runtime::WaitList register_wake_;
+  std::optional<std::vector<Endpoint>> registered_;
+  bool register_dirty_ = false;  // a change since the discovery loop last looked  // the list this life last had accepted by discovery
   bool routes_dirty_ = false;
   uint64_t route_generation_ = 0;
   std::map<ActorId, uint64_t> route_acked_;   // proxy -> generation it acknowledged
