@@ -166,7 +166,9 @@ int explore_command(int argc, char** argv) {
   bar.clear();
 
   std::printf("\n  %-28s %s\n", "runs", std::to_string(result.runs).c_str());
-  std::printf("  %-28s %.1f\n", "runs per second", result.wall_seconds > 0 ? result.runs / result.wall_seconds : 0.0);
+  std::printf("  %-28s %.1f (search and shrink)\n", "runs per second",
+              result.wall_seconds > 0 ? static_cast<double>(result.runs + result.shrink_runs) / result.wall_seconds
+                                      : 0.0);
   std::printf("  %-28s %llu\n", "checks evaluated", static_cast<unsigned long long>(result.checks_evaluated));
   std::printf("  %-28s %llu\n", "shrink runs", static_cast<unsigned long long>(result.shrink_runs));
   std::printf("  %-28s %zu\n", "violations", result.violations.size());

@@ -3,10 +3,13 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "scenarios/explore/explorer.h"
 #include "scenarios/library.h"
 #include "scenarios/runner.h"
+#include "tests/scenarios/scenario_test_support.h"
 
 namespace tandem::testing {
 namespace {
@@ -95,6 +98,24 @@ TEST_CASE("Explore: a planted retry bug is found by the availability check and s
   require_reproduces(violation.reproducer, "availability");
 }
 
+TEST_CASE("Explore: a planted discovery bug in the serving system is found and shrunk") {
+  std::ifstream file(scenarios::builtin_library_dir() + "/../planted/serving-discovery-keeps-dead-proxies.json");
+  REQUIRE(file.good());
+  const scenarios::Scenario base = load(Json::parse(file));
+  ExploreOptions options;
+  options.seed = 2;
+  options.runs = 10;
+  options.max_events = 2;
+  options.kinds = {"crash", "op"};
+  const ExploreResult result = scenarios::explore(base, options);
+  REQUIRE(result.violations.size() == 1);
+  const scenarios::Violation& violation = result.violations.front();
+  CHECK(violation.check == "discovery_convergence");
+  CHECK(violation.events <= 2);
+  INFO(violation.reproducer.dump(2));
+  require_reproduces(violation.reproducer, "discovery_convergence");
+}
+
 TEST_CASE("Explore: without the planted bug the same search finds nothing and counts what it did") {
   const scenarios::Scenario base = load(explore_base(""));
   ExploreOptions options;
@@ -147,18 +168,20 @@ TEST_CASE("Explore: bad options are refused with the reason") {
 
 TEST_CASE("Explore: every library scenario survives a short fixed-seed exploration") {
   for (const scenarios::LibraryEntry& entry : scenarios::list_library(scenarios::builtin_library_dir())) {
-    scenarios::LoadResult loaded = scenarios::load_scenario_file(entry.path);
+    std::ifstream file(entry.path);
+    scenarios::LoadResult loaded = scenarios::load_scenario_json(
+        shortened(Json::parse(file)), std::filesystem::path(entry.path).parent_path().string());
     INFO(entry.path + "\n" + loaded.problems.to_string());
     REQUIRE(loaded.ok());
     ExploreOptions options;
     options.seed = 20261123;
-    options.runs = 3;
+    options.runs = 2;
     options.max_events = 3;
     const ExploreResult result = scenarios::explore(*loaded.scenario, options);
     for (const scenarios::Violation& violation : result.violations) {
       FAIL_CHECK(violation.check + ": " + violation.summary + "\n" + violation.reproducer.dump(2));
     }
-    CHECK(result.runs == 3);
+    CHECK(result.runs == 2);
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
+#include "tests/scenarios/scenario_test_support.h"
 
 namespace tandem::scenarios {
 namespace {
@@ -21,49 +22,13 @@ std::string failures(const RunResult& result) {
   return out;
 }
 
-// The suite must stay fast: a scenario that simulates more than kLongRun (upgrade-1000: 30 minutes of 1,000
-// instances at 2,000 requests/s; the diurnal autoscaling pair) runs here as a shortened variant — the same
-// file with its run cut to kLongRun, events past the cut dropped, serving replicas capped at 40 per cluster
-// and rates capped at 400/s. The full runs are measured by `tandem run` (README, "Scenario library").
-constexpr Duration kLongRun = std::chrono::minutes(3);
-
-Json shortened(Json document) {
-  const auto duration = parse_duration(document["duration"].get<std::string>());
-  if (!duration.ok() || duration.value() <= kLongRun) return document;
-  document["duration"] = format_scenario_duration(kLongRun);
-  Json events = Json::array();
-  for (const Json& event : document.value("events", Json::array())) {
-    if (parse_duration(event["at"].get<std::string>()).value() < kLongRun) events.push_back(event);
-  }
-  document["events"] = events;
-  for (Json& service : document["services"]) {
-    if (service.value("kind", "") != "serving" || !service.contains("replicas")) continue;
-    if (service["replicas"].is_number() && service["replicas"].get<int>() > 40) {
-      service["replicas"] = 40;
-      for (const char* key : {"step", "max_unavailable"}) {
-        if (service.contains("upgrade") && service["upgrade"].value(key, 1) > 4) service["upgrade"][key] = 4;
-      }
-    }
-  }
-  for (Json& stream : document["workload"]) {
-    for (const char* key : {"rate", "mean", "amplitude"}) {
-      if (stream.contains(key) && stream[key].get<double>() > 400) stream[key] = 400;
-    }
-    if (stream.contains("mean") && stream.contains("amplitude") && stream["amplitude"] >= stream["mean"]) {
-      stream["amplitude"] = stream["mean"].get<double>() * 0.8;
-    }
-    if (stream.contains("period")) stream["period"] = "1m";
-  }
-  return document;
-}
-
 TEST_CASE("Library: every scenario holds its checks on two seeds and replays to the same trace hash") {
   const std::vector<LibraryEntry> entries = list_library(builtin_library_dir());
   REQUIRE(entries.size() >= 5);
   for (const LibraryEntry& entry : entries) {
     SECTION(entry.name) {
       std::ifstream file(entry.path);
-      const Json document = shortened(Json::parse(file));
+      const Json document = testing::shortened(Json::parse(file));
       LoadResult loaded = load_scenario_json(document, std::filesystem::path(entry.path).parent_path().string());
       REQUIRE(loaded.problems.to_string() == "");
       const Scenario& scenario = *loaded.scenario;

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "scenarios/duration.h"
 #include "scenarios/scenario.h"
 
 namespace tandem::testing {
@@ -46,6 +47,42 @@ inline std::vector<std::string> problems_of_text(const std::string& text) {
     out.push_back(problem.to_string());
   }
   return out;
+}
+
+// The suite must stay fast: a scenario that simulates more than kLongRun (upgrade-1000: 30 minutes of 1,000
+// instances at 2,000 requests/s; the diurnal autoscaling pair) runs here as a shortened variant — the same
+// file with its run cut to kLongRun, events past the cut dropped, serving replicas capped at 40 per cluster
+// and rates capped at 400/s. The full runs are measured by `tandem run` (README, "Scenario library").
+inline constexpr Duration kLongRun = std::chrono::minutes(3);
+
+inline scenarios::Json shortened(scenarios::Json document) {
+  const auto duration = scenarios::parse_duration(document["duration"].get<std::string>());
+  if (!duration.ok() || duration.value() <= kLongRun) return document;
+  document["duration"] = scenarios::format_scenario_duration(kLongRun);
+  scenarios::Json events = scenarios::Json::array();
+  for (const scenarios::Json& event : document.value("events", scenarios::Json::array())) {
+    if (scenarios::parse_duration(event["at"].get<std::string>()).value() < kLongRun) events.push_back(event);
+  }
+  document["events"] = events;
+  for (scenarios::Json& service : document["services"]) {
+    if (service.value("kind", "") != "serving" || !service.contains("replicas")) continue;
+    if (service["replicas"].is_number() && service["replicas"].get<int>() > 40) {
+      service["replicas"] = 40;
+      for (const char* key : {"step", "max_unavailable"}) {
+        if (service.contains("upgrade") && service["upgrade"].value(key, 1) > 4) service["upgrade"][key] = 4;
+      }
+    }
+  }
+  for (scenarios::Json& stream : document["workload"]) {
+    for (const char* key : {"rate", "mean", "amplitude"}) {
+      if (stream.contains(key) && stream[key].get<double>() > 400) stream[key] = 400;
+    }
+    if (stream.contains("mean") && stream.contains("amplitude") && stream["amplitude"] >= stream["mean"]) {
+      stream["amplitude"] = stream["mean"].get<double>() * 0.8;
+    }
+    if (stream.contains("period")) stream["period"] = "1m";
+  }
+  return document;
 }
 
 }  // namespace tandem::testing
