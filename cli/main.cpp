@@ -4,6 +4,9 @@
 
 #include "cli/explore_command.h"
 #include "cli/scenario_commands.h"
+#if TANDEM_HAS_REAL_BACKEND
+#include "cli/real_commands.h"
+#endif
 
 namespace {
 
@@ -19,6 +22,11 @@ Commands:
   replay DIR         re-run a previous run from DIR/report.json and confirm the same trace hash
   list               the scenario library, with descriptions
   demo               run the default scenario (the fault-injection demo) and print a summary
+
+Real world (issue 6; docs/real_backend.md):
+  head               run the head (control store) of a real cluster, from a cluster file
+  node               run a node (hosts actors and tasks) of a real cluster, from a cluster file
+  cluster up         start a head and N nodes as local processes on 127.0.0.1 (--automl-demo runs a job)
   help               show this help
 
 Run 'tandem <command> --help' for the options of a command.
@@ -46,6 +54,17 @@ int main(int argc, char** argv) {
   if (command == "replay") return tandem::cli::replay_command(rest_count, rest);
   if (command == "list") return tandem::cli::list_command(rest_count, rest);
   if (command == "demo") return tandem::cli::demo_command(rest_count, rest);
+#if TANDEM_HAS_REAL_BACKEND
+  if (command == "head") return tandem::cli::head_command(rest_count, rest);
+  if (command == "node") return tandem::cli::node_command(rest_count, rest);
+  if (command == "cluster") return tandem::cli::cluster_command(rest_count, rest);
+#else
+  if (command == "head" || command == "node" || command == "cluster") {
+    std::fprintf(stderr, "tandem: '%s' needs the real backend, which this build left out (fix: install the "
+                         "packages of cli/packages.txt and rebuild)\n", argv[1]);
+    return 2;
+  }
+#endif
   std::fprintf(stderr, "tandem: unknown command '%s'\n\n%s", argv[1], kUsage);
   return 2;
 }

@@ -1,0 +1,223 @@
+#include "real_backend/local_cluster.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+namespace tandem::real {
+Result<uint16_t> free_loopback_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error(Errc::kUnavailable, std::string("socket: ") + std::strerror(errno));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    ::close(fd);
+    return make_error(Errc::kUnavailable, std::string("no free loopback port: ") + std::strerror(errno));
+  }
+  ::close(fd);
+  return static_cast<uint16_t>(ntohs(address.sin_port));
+}
+
+Result<ClusterFile> make_loopback_cluster(const std::string& work_dir, const LoopbackClusterOptions& options) {
+  ClusterFile cluster;
+  cluster.storage = options.storage.empty() ? "sqlite:" + work_dir + "/state" : options.storage;
+  cluster.auth_token = options.auth_token;
+  cluster.heartbeat_period_ms = options.heartbeat_period_ms;
+  cluster.heartbeat_miss_limit = options.heartbeat_miss_limit;
+  auto add = [&](NodeId id, std::string name, MemberRole role, runtime::ResourceSet resources,
+                 runtime::NodeLabels labels) -> Status {
+    ClusterMember member;
+    member.id = id;
+    member.name = std::move(name);
+    member.role = role;
+    member.host = "127.0.0.1";
+    Result<uint16_t> port = free_loopback_port();
+    if (!port.ok()) return port.error();
+    member.port = port.value();
+    if (options.metrics && role != MemberRole::kDriver) {
+      Result<uint16_t> metrics_port = free_loopback_port();
+      if (!metrics_port.ok()) return metrics_port.error();
+      member.metrics_port = metrics_port.value();
+    }
+    member.resources = std::move(resources);
+    member.labels = std::move(labels);
+    cluster.members.push_back(std::move(member));
+    return {};
+  };
+  if (Status s = add(0, "head", MemberRole::kHead, options.head_resources, {{"node", "head"}}); !s.ok()) return s.error();
+  for (size_t i = 1; i <= options.nodes; ++i) {
+    const std::string name = "n" + std::to_string(i);
+    if (Status s = add(static_cast<NodeId>(i), name, MemberRole::kNode, options.node_resources, {{"node", name}});
+        !s.ok()) {
+      return s.error();
+    }
+  }
+  for (size_t i = 0; i < options.drivers; ++i) {
+    if (Status s = add(static_cast<NodeId>(100 + i), "driver" + std::to_string(i), MemberRole::kDriver, {}, {});
+        !s.ok()) {
+      return s.error();
+    }
+  }
+  // Round-trip through the parser: what the processes will read must be valid.
+  return ClusterFile::parse(cluster.to_json());
+}
+
+LocalCluster::LocalCluster(ClusterFile cluster, std::string tandem_binary, std::string work_dir,
+                           std::string log_level)
+    : cluster_(std::move(cluster)),
+      tandem_binary_(std::move(tandem_binary)),
+      work_dir_(std::move(work_dir)),
+      log_level_(std::move(log_level)) {}
+
+LocalCluster::~LocalCluster() { stop_all(); }
+
+std::string LocalCluster::log_path(NodeId member) const {
+  const ClusterMember* found = cluster_.find(member);
+  return work_dir_ + "/" + (found ? found->name : std::to_string(member)) + ".log";
+}
+
+std::string LocalCluster::log_tail(NodeId member, size_t lines) const {
+  std::ifstream in(log_path(member));
+  std::deque<std::string> tail;
+  std::string line;
+  while (std::getline(in, line)) {
+    tail.push_back(line);
+    if (tail.size() > lines) tail.pop_front();
+  }
+  std::string out;
+  for (const std::string& kept : tail) out += "  | " + kept + "\n";
+  return out;
+}
+
+Status LocalCluster::start_all(Duration timeout) {
+  if (Status saved = cluster_.save(cluster_path()); !saved.ok()) return saved;
+  // The head first: nodes register with it.
+  if (Status s = start(cluster_.head().id, timeout); !s.ok()) return s;
+  for (const ClusterMember& member : cluster_.members) {
+    if (member.role != MemberRole::kNode) continue;
+    if (Status s = start(member.id, timeout); !s.ok()) return s;
+  }
+  return {};
+}
+
+Status LocalCluster::start(NodeId member_id, Duration timeout) {
+  const ClusterMember* member = cluster_.find(member_id);
+  TANDEM_CHECK(member != nullptr && member->role != MemberRole::kDriver, "start() of a head or node member");
+  TANDEM_CHECK(!running(member_id), "start() of a running member");
+  const std::string log = log_path(member_id);
+  // A fresh log per start, so the ready line found is this start's.
+  const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) return make_error(Errc::kStorageFailure, "cannot write " + log);
+  {
+    const std::string marker = "=== start of " + member->name + " ===\n";
+    [[maybe_unused]] ssize_t n = ::write(log_fd, marker.data(), marker.size());
+  }
+  const off_t log_start = ::lseek(log_fd, 0, SEEK_END);
+  const std::string role = to_string(member->role);
+  const std::string id = std::to_string(member_id);
+  const std::string path = cluster_path();
+  std::vector<std::string> args = {tandem_binary_, role, "--cluster", path, "--id", id, "--log-level", log_level_};
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(log_fd);
+    return make_error(Errc::kUnavailable, std::string("fork: ") + std::strerror(errno));
+  }
+  if (pid == 0) {
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    const int null_fd = ::open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+    ::setpgid(0, 0);  // its own group: a Ctrl-C at the launcher's terminal is the launcher's to handle
+    std::vector<char*> argv;
+    for (std::string& arg : args) argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(log_fd);
+  children_[member_id] = pid;
+  // Wait for this start's ready line (after log_start), or the child's exit.
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < give_up) {
+    int status = 0;
+    if (::waitpid(pid, &status, WNOHANG) == pid) {
+      children_.erase(member_id);
+      return make_error(Errc::kUnavailable, member->name + " exited during start-up; its log (" + log + "):\n" +
+                                                log_tail(member_id));
+    }
+    std::ifstream in(log);
+    in.seekg(log_start);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find(" ready on ") != std::string::npos) return {};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill9(member_id);
+  return make_error(Errc::kTimeout, member->name + " was not ready within " + format_duration(timeout) +
+                                        "; its log (" + log + "):\n" + log_tail(member_id));
+}
+
+void LocalCluster::kill9(NodeId member) {
+  auto it = children_.find(member);
+  if (it == children_.end()) return;
+  ::kill(it->second, SIGKILL);
+  ::waitpid(it->second, nullptr, 0);
+  children_.erase(it);
+}
+
+void LocalCluster::terminate(NodeId member) {
+  auto it = children_.find(member);
+  if (it == children_.end()) return;
+  const pid_t pid = it->second;
+  ::kill(pid, SIGCONT);  // a paused member cannot handle SIGTERM
+  ::kill(pid, SIGTERM);
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < give_up) {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) {
+      children_.erase(member);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  kill9(member);
+}
+
+Status LocalCluster::restart(NodeId member, Duration timeout) {
+  kill9(member);
+  return start(member, timeout);
+}
+
+void LocalCluster::pause(NodeId member) {
+  auto it = children_.find(member);
+  if (it != children_.end()) ::kill(it->second, SIGSTOP);
+}
+
+void LocalCluster::resume(NodeId member) {
+  auto it = children_.find(member);
+  if (it != children_.end()) ::kill(it->second, SIGCONT);
+}
+
+void LocalCluster::stop_all() {
+  while (!children_.empty()) kill9(children_.begin()->first);
+}
+
+bool LocalCluster::running(NodeId member) const { return children_.count(member) != 0; }
+
+}  // namespace tandem::real

@@ -1,0 +1,18 @@
+#include "real_backend/real_catalog.h"
+
+#include "core/apps/automl/service.h"
+#include "core/serving/catalog.h"
+
+namespace tandem::real {
+
+const runtime::RuntimeCatalog& real_catalog() {
+  static const runtime::RuntimeCatalog catalog = [] {
+    runtime::RuntimeCatalog built;
+    apps::automl::register_automl(built);
+    serving::register_serving_classes(built);
+    return built;
+  }();
+  return catalog;
+}
+
+}  // namespace tandem::real

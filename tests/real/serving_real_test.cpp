@@ -1,0 +1,153 @@
+// The serving control plane on real processes: an AppMaster, proxies and backends as actors of `tandem node`
+// processes, discovery on the head, this test as the client under load — and the AppMaster's process killed
+// with kill -9 while requests flow.
+#include <catch2/catch.hpp>
+
+#include "core/async/sleep.h"
+#include "core/serving/appmaster_client.h"
+#include "core/serving/serving_client.h"
+#include "tests/real/real_fixture.h"
+
+namespace tandem::real::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace tandem::serving;
+
+// n1, n2 host proxies and backends (CPU); n3, n4 host only the AppMaster (an "appmaster" resource, no CPU),
+// so killing the AppMaster's process kills nothing that serves traffic.
+RealClusterOptions serving_cluster() {
+  RealClusterOptions options;
+  options.nodes = 4;
+  options.edit = [](ClusterFile& file) {
+    for (ClusterMember& member : file.members) {
+      if (member.role != MemberRole::kNode) continue;
+      member.labels["cluster"] = "c1";
+      member.resources = member.id <= 2 ? runtime::ResourceSet{{"CPU", 16}, {"memory", 16e9}}
+                                        : runtime::ResourceSet{{"appmaster", 1}};
+    }
+  };
+  return options;
+}
+
+ServiceSpec small_spec() {
+  ServiceSpec spec;
+  spec.name = "svc";
+  spec.version = "v1";
+  VersionSpec v1;
+  v1.name = "v1";
+  v1.latency = ServiceTime{LatencyShape::kLognormal, 2ms, 0.3, 3.0};
+  v1.startup = 200ms;
+  v1.reload = 100ms;
+  v1.output_salt = "model";
+  v1.concurrency = 16;
+  spec.versions = {v1};
+  spec.replicas = {{"c1", 4}};
+  spec.proxies_per_cluster = 2;
+  spec.backend_resources = runtime::ResourceSet{{"CPU", 1}};
+  spec.proxy_resources = runtime::ResourceSet{{"CPU", 0.5}};
+  return spec;
+}
+
+AppMasterClient appmaster(RealCluster& c) {
+  AppMasterOptions options;
+  options.discovery = Endpoint{c.head(), kDiscoveryPort};
+  options.lease = 1s;
+  options.health_period = 500ms;
+  options.health_timeout = 400ms;
+  options.reconcile_period = 200ms;
+  options.discovery_period = 500ms;
+  options.discovery_ttl = 10s;
+  options.deregistration_grace = 800ms;
+  options.control_timeout = 1s;
+  options.start_timeout = 20s;
+  AppMasterClientOptions client_options;
+  client_options.call_timeout = 2s;
+  client_options.resources = runtime::ResourceSet{{"appmaster", 1}};
+  return AppMasterClient(c.client(), "svc", "c1", options, client_options);
+}
+
+struct Load {
+  uint64_t issued = 0;
+  uint64_t ok = 0;
+  uint64_t failed = 0;
+  std::string first_error;
+  bool running = true;
+  uint64_t done() const { return ok + failed; }
+};
+
+Task<void> one_request(ServingClient& client, uint64_t n, std::shared_ptr<Load> load) {
+  RequestOutcome outcome = co_await client.request("q" + std::to_string(n));
+  if (outcome.ok()) {
+    ++load->ok;
+  } else {
+    if (load->failed++ == 0) load->first_error = std::string(errc_name(outcome.code)) + ": " + outcome.error;
+  }
+}
+
+Task<void> load_loop(ServingClient& client, Scope& scope, Clock& clock, std::shared_ptr<Load> load) {
+  uint64_t n = 0;
+  while (load->running) {
+    ++load->issued;
+    scope.spawn(one_request(client, n++, load));
+    co_await sleep(clock, 10ms);  // 100 requests per second
+  }
+}
+
+TEST_CASE("Real cluster: the AppMaster's process killed with kill -9 under load - not one request fails") {
+  RealCluster c(serving_cluster());
+  AppMasterClient master = appmaster(c);
+  c.ok(c.driver.await(master.ensure(1), 30s));
+  c.ok(c.driver.await(master.apply(small_spec()), 30s));
+  REQUIRE(c.driver.run_until(
+      [&] {
+        auto status = c.driver.await(master.status(), 5s);
+        return status.ok() && status.value().backends_ready == 4 && status.value().proxies_ready == 2;
+      },
+      30s));
+
+  ServingClientOptions client_options;
+  client_options.service = "svc";
+  client_options.local_cluster = "c1";
+  client_options.discovery = Address{c.head(), kDiscoveryPort};
+  client_options.pull_interval = 300ms;
+  client_options.deadline = 800ms;
+  client_options.per_try_timeout = 250ms;
+  ServingClient client(c.driver.env(), client_options);
+  client.start();
+  REQUIRE(c.driver.run_until([&] { return client.ready(); }, 10s));
+  auto load = std::make_shared<Load>();
+  c.driver.drivers().spawn(load_loop(client, c.driver.drivers(), c.driver.env().clock, load));
+  c.driver.run_until([] { return false; }, 1s);
+
+  // Find the AppMaster's node and kill its process.
+  const AppMasterStatus before = c.ok(c.driver.await(master.status(), 10s));
+  NodeId victim = kNoNode;
+  auto actors = c.ok(c.driver.await(c.client().list_actors(true, false), 10s));
+  for (const runtime::ActorInfo& info : actors) {
+    if (info.class_name == kAppMasterClass) victim = info.node;
+  }
+  REQUIRE((victim == c.node(3) || victim == c.node(4)));
+  c.processes.kill9(victim);
+
+  // The runtime declares the node dead, restarts the AppMaster on the other AppMaster node, and it adopts the
+  // live proxies and backends (an actor restart: nothing serving is touched).
+  REQUIRE(c.driver.run_until(
+      [&] {
+        auto status = c.driver.await(master.probe(1s), 2s);
+        return status.ok() && status.value().recovered && status.value().epoch > before.epoch;
+      },
+      30s));
+  const AppMasterStatus after = c.ok(c.driver.await(master.status(), 10s));
+  CHECK(after.recovery == RecoveryMode::kActorRestart);
+  CHECK(after.backends_ready == 4);
+  c.driver.run_until([] { return false; }, 1s);
+  load->running = false;
+  REQUIRE(c.driver.run_until([&] { return load->done() == load->issued; }, 5s));
+  INFO(load->first_error);
+  CHECK(load->issued > 150);
+  CHECK(load->failed == 0);
+}
+
+}  // namespace
+}  // namespace tandem::real::testing
