@@ -1,0 +1,54 @@
+// RedisStorage: a node's Storage in one Redis hash, so many nodes share one redis-server.
+//
+// Contract:
+// - Every entry of the node is a field of the hash `hash_key` (open_storage uses "<prefix>:<node_name>");
+//   open() loads the whole hash with HGETALL.
+// - Durability: the server must run with `appendonly yes` and `appendfsync always`, so Redis fsyncs its
+//   append-only file before it replies to a write. open() (and every reconnect) checks both with CONFIG GET
+//   and refuses a server without them (kFailedPrecondition at open, kStorageFailure at a later sync).
+// - sync() sends the pending batch as one MULTI / HSET / HDEL / EXEC transaction; an EXEC reply means the batch
+//   is applied atomically and on disk.
+// - A broken connection (server killed, restarted, timed out) is dropped and a sync reconnects: each sync makes
+//   at most kSyncAttempts attempts, reconnecting before each retry. When all fail the sync returns
+//   kStorageFailure and the batch stays pending (see batched_storage.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/common/result.h"
+#include "real_backend/storage/batched_storage.h"
+
+struct redisContext;
+
+namespace tandem::real {
+
+class RedisStorage final : public BatchedStorage {
+ public:
+  static constexpr int kSyncAttempts = 2;          // the first may hit a connection the server already closed
+  static constexpr int kConnectTimeoutMs = 2000;   // a server that does not accept by then counts as down
+  static constexpr int kCommandTimeoutMs = 10000;  // a stopped server fails the sync instead of hanging it
+
+  static Result<std::unique_ptr<RedisStorage>> open(std::string host, uint16_t port, std::string hash_key);
+  ~RedisStorage() override;
+
+ protected:
+  Status write_batch(const Batch& batch) override;
+
+ private:
+  RedisStorage(std::string host, uint16_t port, std::string hash_key)
+      : host_(std::move(host)), port_(port), hash_key_(std::move(hash_key)) {}
+  Status connect();  // a fresh connection whose server is configured for durable writes
+  Status load();
+  Status try_write(const Batch& batch);
+  void disconnect();
+  Error failure(Errc code, std::string_view what) const;  // names the server and the hash
+
+  std::string host_;
+  uint16_t port_;
+  std::string hash_key_;
+  redisContext* context_ = nullptr;  // null while disconnected
+};
+
+}  // namespace tandem::real
