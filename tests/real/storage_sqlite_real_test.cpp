@@ -10,6 +10,7 @@
 
 #include "real_backend/storage/storage_config.h"
 #include "tests/real/support/storage_contract.h"
+#include "tests/real/support/storage_model_property.h"
 #include "tests/real/support/temp_dir.h"
 
 #include <catch2/catch.hpp>
@@ -68,6 +69,19 @@ TEST_CASE("SqliteStorage: a process killed by SIGKILL keeps every synced write (
   std::unique_ptr<Storage> store = open_or_fail(spec, "victim");
   CHECK(testing::count_acknowledged(*store, "key-", 50) == 50);
   CHECK(!store->get("pending").has_value());
+}
+
+TEST_CASE("SqliteStorage: random put, erase, sync and reopen sequences match a model") {
+  // On tmpfs when there is one: the property checks logic, and fsyncs there cost nothing.
+  TempDir dir("sqlite-model", std::filesystem::is_directory("/dev/shm") ? "/dev/shm" : "");
+  const std::string spec = "sqlite:" + dir.path();
+  rc::prop("the store reads as the model; a reopen reads as the durable model", [&] {
+    testing::check_store_model([&](const std::string& node) {
+      auto opened = open_storage(spec, node);
+      RC_ASSERT(opened.ok());
+      return std::move(opened).value();
+    });
+  });
 }
 
 }  // namespace

@@ -1,0 +1,77 @@
+// MariaDbStorage against a throwaway mariadbd (tests/real/support/mariadb_server.h): the Storage contract,
+// acknowledged writes surviving kill -9 of the server, syncs failing while it is down and succeeding after, a
+// server without innodb_flush_log_at_trx_commit=1 refused, and the model property.
+#include <memory>
+#include <string>
+
+#include "real_backend/storage/storage_config.h"
+#include "tests/real/support/mariadb_server.h"
+#include "tests/real/support/server_store_checks.h"
+#include "tests/real/support/storage_model_property.h"
+
+#include <catch2/catch.hpp>
+#include <rapidcheck.h>
+#include <rapidcheck/catch.h>
+
+namespace tandem::real {
+namespace {
+
+using testing::open_or_fail;
+using testing::MariaDbServer;
+
+TEST_CASE("MariaDbStorage: storage contract on mariadbd (nodes and databases share one server)") {
+  if (!MariaDbServer::available()) {
+    WARN(MariaDbServer::kMissingWarning);
+    return;
+  }
+  MariaDbServer server;
+  testing::check_storage_contract([&] { return open_or_fail(server.spec(), "node-1"); });
+  CHECK(open_or_fail(server.spec(), "node-2")->scan("").empty());
+  CHECK(open_or_fail(server.spec("other_app"), "node-1")->scan("").empty());
+}
+
+TEST_CASE("MariaDbStorage: kill -9 of mariadbd keeps all 200 acknowledged writes, syncs fail while it is down") {
+  if (!MariaDbServer::available()) {
+    WARN(MariaDbServer::kMissingWarning);
+    return;
+  }
+  MariaDbServer server;
+  testing::check_server_restarts(server, 20);
+}
+
+TEST_CASE("MariaDbStorage: a server that does not flush its log at every commit is refused at open") {
+  if (!MariaDbServer::available()) {
+    WARN(MariaDbServer::kMissingWarning);
+    return;
+  }
+  MariaDbServer server;
+  server.run_sql("SET GLOBAL innodb_flush_log_at_trx_commit=2");
+  auto opened = open_storage(server.spec(), "n1");
+  REQUIRE(!opened.ok());
+  CHECK(opened.error().code == Errc::kFailedPrecondition);
+  CHECK(opened.error().message ==
+        "MariaDB 127.0.0.1:" + std::to_string(server.port()) +
+            " database 'tandem' node 'n1': the server does not flush its log at every commit "
+            "(innodb_flush_log_at_trx_commit=2); start it with --innodb-flush-log-at-trx-commit=1 or run SET GLOBAL "
+            "innodb_flush_log_at_trx_commit=1");
+  server.run_sql("SET GLOBAL innodb_flush_log_at_trx_commit=1");
+  CHECK(open_storage(server.spec(), "n1").ok());
+}
+
+TEST_CASE("MariaDbStorage: random put, erase, sync and reopen sequences match a model") {
+  if (!MariaDbServer::available()) {
+    WARN(MariaDbServer::kMissingWarning);
+    return;
+  }
+  MariaDbServer server;
+  rc::prop("the store reads as the model; a reopen reads as the durable model", [&] {
+    testing::check_store_model([&](const std::string& node) {
+      auto opened = open_storage(server.spec(), node);
+      RC_ASSERT(opened.ok());
+      return std::move(opened).value();
+    });
+  });
+}
+
+}  // namespace
+}  // namespace tandem::real

@@ -1,0 +1,77 @@
+// RedisStorage against a throwaway redis-server (tests/real/support/redis_server.h): the Storage contract,
+// acknowledged writes surviving kill -9 of the server, syncs failing while it is down and succeeding after, a
+// server without fsync-always refused, and the model property.
+#include <memory>
+#include <string>
+
+#include "real_backend/storage/storage_config.h"
+#include "tests/real/support/redis_server.h"
+#include "tests/real/support/server_store_checks.h"
+#include "tests/real/support/storage_model_property.h"
+
+#include <catch2/catch.hpp>
+#include <rapidcheck.h>
+#include <rapidcheck/catch.h>
+
+namespace tandem::real {
+namespace {
+
+using testing::open_or_fail;
+using testing::RedisServer;
+
+TEST_CASE("RedisStorage: storage contract on redis-server (nodes and prefixes share one server)") {
+  if (!RedisServer::available()) {
+    WARN(RedisServer::kMissingWarning);
+    return;
+  }
+  RedisServer server;
+  testing::check_storage_contract([&] { return open_or_fail(server.spec(), "node-1"); });
+  CHECK(open_or_fail(server.spec(), "node-2")->scan("").empty());
+  CHECK(open_or_fail(server.spec("other-app"), "node-1")->scan("").empty());
+}
+
+TEST_CASE("RedisStorage: kill -9 of redis-server keeps all 200 acknowledged writes, syncs fail while it is down") {
+  if (!RedisServer::available()) {
+    WARN(RedisServer::kMissingWarning);
+    return;
+  }
+  RedisServer server;
+  testing::check_server_restarts(server, 20);
+}
+
+TEST_CASE("RedisStorage: a server that does not fsync every write is refused at open") {
+  if (!RedisServer::available()) {
+    WARN(RedisServer::kMissingWarning);
+    return;
+  }
+  RedisServer server;
+  REQUIRE(testing::probe_loopback(server.port(), "CONFIG SET appendfsync everysec\r\n").starts_with("+OK"));
+  auto opened = open_storage(server.spec(), "n1");
+  REQUIRE(!opened.ok());
+  CHECK(opened.error().code == Errc::kFailedPrecondition);
+  CHECK(opened.error().message ==
+        "Redis 127.0.0.1:" + std::to_string(server.port()) +
+            " hash 'tandem:n1': the server does not fsync every write (appendonly='yes', appendfsync='everysec'); "
+            "start redis-server with --appendonly yes --appendfsync always, or run CONFIG SET appendonly yes and "
+            "CONFIG SET appendfsync always");
+  REQUIRE(testing::probe_loopback(server.port(), "CONFIG SET appendfsync always\r\n").starts_with("+OK"));
+  CHECK(open_storage(server.spec(), "n1").ok());
+}
+
+TEST_CASE("RedisStorage: random put, erase, sync and reopen sequences match a model") {
+  if (!RedisServer::available()) {
+    WARN(RedisServer::kMissingWarning);
+    return;
+  }
+  RedisServer server;
+  rc::prop("the store reads as the model; a reopen reads as the durable model", [&] {
+    testing::check_store_model([&](const std::string& node) {
+      auto opened = open_storage(server.spec(), node);
+      RC_ASSERT(opened.ok());
+      return std::move(opened).value();
+    });
+  });
+}
+
+}  // namespace
+}  // namespace tandem::real
