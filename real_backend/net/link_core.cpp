@@ -1,0 +1,276 @@
+#include <grpcpp/support/proto_buffer_reader.h>
+#include <grpcpp/support/proto_buffer_writer.h>
+
+#include <string>
+#include <utility>
+
+#include "real_backend/net/link_core.h"
+
+namespace tandem::real::detail {
+
+// --- Frame codec --------------------------------------------------------------------------------------------
+
+DecodedBatch decode_batch(grpc::ByteBuffer& buffer, uint32_t type, NodeId expected_from, NodeId expected_to,
+                          size_t max_payload_bytes) {
+  DecodedBatch out;
+  wire::Batch batch;
+  const grpc::Status parsed = grpc::SerializationTraits<wire::Batch>::Deserialize(&buffer, &batch);
+  if (!parsed.ok()) {
+    ++out.malformed;
+    out.first_problem = "a batch that is not a valid Batch protobuf (truncated or corrupt): " + parsed.error_message();
+    return out;
+  }
+  out.messages.reserve(static_cast<size_t>(batch.frames_size()));
+  auto refuse = [&out](uint64_t& counter, std::string why) {
+    ++counter;
+    if (out.first_problem.empty()) out.first_problem = std::move(why);
+  };
+  for (wire::Frame& frame : *batch.mutable_frames()) {
+    if (frame.type() != type) {
+      refuse(out.malformed, "a frame of unknown type " + std::to_string(frame.type()) + " (this side of a link takes " +
+                                "only type " + std::to_string(type) + ")");
+      continue;
+    }
+    if (frame.from_node() != expected_from) {
+      refuse(out.unknown_peer, "a frame claiming to come from node " + std::to_string(frame.from_node()) +
+                                   " on the stream of node " + std::to_string(expected_from));
+      continue;
+    }
+    if (frame.to_node() != expected_to) {
+      refuse(out.malformed, "a frame addressed to node " + std::to_string(frame.to_node()) + " on a stream to node " +
+                                std::to_string(expected_to));
+      continue;
+    }
+    if (frame.payload().size() > max_payload_bytes) {
+      refuse(out.oversized, "a " + std::to_string(frame.payload().size()) + "-byte payload, over the " +
+                                std::to_string(max_payload_bytes) + "-byte limit (max_message_bytes)");
+      continue;
+    }
+    Errc reason = Errc::kOk;
+    if (type == kFrameBounce) {
+      reason = static_cast<Errc>(frame.reason());
+      if (frame.reason() > UINT8_MAX || (reason != Errc::kPeerDied && reason != Errc::kUnreachable)) {
+        refuse(out.malformed, "a bounce with reason " + std::to_string(frame.reason()) +
+                                  " (only kUnreachable = 2 and kPeerDied = 3 are bounce reasons)");
+        continue;
+      }
+    }
+    out.messages.push_back(Message{Address{frame.from_node(), frame.from_port()},
+                                   Address{frame.to_node(), frame.to_port()}, frame.kind(), frame.correlation(),
+                                   std::move(*frame.mutable_payload())});
+    if (type == kFrameBounce) out.reasons.push_back(reason);
+  }
+  return out;
+}
+
+void encode_batch(std::vector<Message>& messages, uint32_t type, grpc::ByteBuffer* out) {
+  wire::Batch batch;
+  batch.mutable_frames()->Reserve(static_cast<int>(messages.size()));
+  for (Message& message : messages) {
+    wire::Frame* frame = batch.add_frames();
+    frame->set_type(type);
+    frame->set_from_node(message.from.node);
+    frame->set_from_port(message.from.port);
+    frame->set_to_node(message.to.node);
+    frame->set_to_port(message.to.port);
+    frame->set_kind(message.kind);
+    frame->set_correlation(message.correlation);
+    frame->set_payload(std::move(message.payload));
+    if (type == kFrameBounce) frame->set_reason(static_cast<uint32_t>(Errc::kPeerDied));
+  }
+  out->Clear();  // the serializer needs an empty buffer; the last write's bytes may still be in it
+  bool own_buffer = false;
+  const grpc::Status serialized = grpc::SerializationTraits<wire::Batch>::Serialize(batch, out, &own_buffer);
+  TANDEM_CHECK(serialized.ok(), "serializing a Batch failed (out of memory?)");
+}
+
+// --- PeerLink -----------------------------------------------------------------------------------------------
+
+std::vector<Message> PeerLink::take_batch_locked(size_t target_bytes) {
+  std::vector<Message> batch;
+  size_t bytes = 0;
+  while (!pending.empty() && batch.size() < kMaxFramesPerBatch) {
+    const size_t size = pending.front().payload.size() + kFrameOverheadBytes;
+    if (!batch.empty() && bytes + size > target_bytes) break;
+    bytes += size;
+    pending_bytes -= pending.front().payload.size();
+    batch.push_back(std::move(pending.front()));
+    pending.pop_front();
+  }
+  return batch;
+}
+
+// --- LinkCore -----------------------------------------------------------------------------------------------
+
+LinkCore::LinkCore(EventLoop& event_loop, NodeId self_node, TransportOptions transport_options)
+    : loop(event_loop),
+      self(self_node),
+      options(std::move(transport_options)),
+      own_log(options.log == nullptr
+                  ? std::make_unique<StderrLog>(LogLevel::kWarning, "node-" + std::to_string(self_node),
+                                                event_loop.clock())
+                  : nullptr),
+      log(options.log != nullptr ? *options.log : *own_log) {}
+
+LinkCore::~LinkCore() = default;
+
+bool LinkCore::drops_outgoing(NodeId peer) const {
+  if (!any_filter.load(std::memory_order_relaxed)) return false;
+  std::lock_guard<std::mutex> lock(filter_mutex);
+  auto it = filters.find(peer);
+  return it != filters.end() && it->second.first;
+}
+
+bool LinkCore::drops_incoming(NodeId peer) const {
+  if (!any_filter.load(std::memory_order_relaxed)) return false;
+  std::lock_guard<std::mutex> lock(filter_mutex);
+  auto it = filters.find(peer);
+  return it != filters.end() && it->second.second;
+}
+
+void LinkCore::set_filter(NodeId peer, bool drop_outgoing, bool drop_incoming) {
+  std::lock_guard<std::mutex> lock(filter_mutex);
+  if (drop_outgoing || drop_incoming) {
+    filters[peer] = {drop_outgoing, drop_incoming};
+  } else {
+    filters.erase(peer);
+  }
+  any_filter.store(!filters.empty());
+  if (log.enabled(LogLevel::kInfo)) {
+    log.write(LogLevel::kInfo, "transport",
+              "filter for node " + std::to_string(peer) + ": drop outgoing " + (drop_outgoing ? "on" : "off") +
+                  ", drop incoming " + (drop_incoming ? "on" : "off"));
+  }
+}
+
+void LinkCore::clear_filters() {
+  std::lock_guard<std::mutex> lock(filter_mutex);
+  filters.clear();
+  any_filter.store(false);
+  if (log.enabled(LogLevel::kInfo)) log.write(LogLevel::kInfo, "transport", "filters cleared");
+}
+
+void LinkCore::link_started() {
+  std::lock_guard<std::mutex> lock(live_mutex);
+  ++live_links;
+}
+
+void LinkCore::link_finished() {
+  std::lock_guard<std::mutex> lock(live_mutex);
+  --live_links;
+  live_changed.notify_all();
+}
+
+void LinkCore::log_rejection(const std::string& message) {
+  const uint64_t count = rejections_logged.fetch_add(1);
+  if (count < kRejectionsLoggedInFull) {
+    log.write(LogLevel::kError, "transport", "refused " + message);
+  } else if (count % kRejectionLogEvery == 0) {
+    log.write(LogLevel::kError, "transport",
+              "refused " + message + " (" + std::to_string(count) + " refusals so far; logging 1 in " +
+                  std::to_string(kRejectionLogEvery) + ")");
+  }
+}
+
+bool LinkCore::authorized(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const {
+  if (options.auth_token.empty()) return true;
+  auto it = metadata.find(kAuthHeader);
+  if (it == metadata.end()) return false;
+  const std::string expected = "Bearer " + options.auth_token;
+  const grpc::string_ref& got = it->second;
+  if (got.size() != expected.size()) return false;
+  unsigned char difference = 0;  // constant time in the token's length: no timing hint
+  for (size_t i = 0; i < expected.size(); ++i) {
+    difference |= static_cast<unsigned char>(got.data()[i] ^ expected[i]);
+  }
+  return difference == 0;
+}
+
+std::string LinkCore::describe_peer(NodeId node) const {
+  auto it = peers.find(node);
+  return "node " + std::to_string(node) + (it != peers.end() ? " at " + it->second->endpoint : "");
+}
+
+void LinkCore::deliver(std::vector<Message>& messages, ServerLink* back) {
+  std::vector<Message> bounces;
+  for (Message& message : messages) {
+    if (closed.load()) return;
+    Receiver* receiver = receiver_at(message.to.port);
+    if (receiver != nullptr) {
+      stats.delivered.fetch_add(1, std::memory_order_relaxed);
+      receiver->on_message(std::move(message));
+    } else {
+      stats.bounces_sent.fetch_add(1, std::memory_order_relaxed);
+      bounces.push_back(std::move(message));
+    }
+  }
+  if (!bounces.empty() && back != nullptr) back->push_bounces(std::move(bounces));
+}
+
+void LinkCore::notify_undeliverable(std::vector<Message>& messages, const std::vector<Errc>& reasons) {
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (closed.load()) return;
+    Receiver* receiver = receiver_at(messages[i].from.port);
+    if (receiver == nullptr) continue;  // the sender is gone: nobody to tell, as in the sim
+    stats.bounced.fetch_add(1, std::memory_order_relaxed);
+    receiver->on_undeliverable(std::move(messages[i]), reasons[i]);
+  }
+}
+
+void LinkCore::post_undeliverable(std::vector<Message> messages, Errc reason) {
+  if (messages.empty()) return;
+  loop.post([core = shared_from_this(), messages = std::move(messages), reason]() mutable {
+    core->notify_undeliverable(messages, std::vector<Errc>(messages.size(), reason));
+  });
+}
+
+std::shared_ptr<grpc::Channel> LinkCore::make_channel(const std::string& endpoint) const {
+  grpc::ChannelArguments args;
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a channel per peer, never shared with another transport
+  // Reconnect quickly after a peer restarts (gRPC's default backoff grows to 2 minutes).
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 100);
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
+  // Find a peer whose host vanished without closing the connection.
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 10000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 5000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  const int limit = static_cast<int>(std::min<size_t>(options.max_message_bytes + kEnvelopeSlackBytes, INT32_MAX));
+  args.SetMaxReceiveMessageSize(limit);
+  args.SetMaxSendMessageSize(limit);
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      channel_credentials != nullptr ? channel_credentials : grpc::InsecureChannelCredentials();
+  return grpc::CreateCustomChannel(endpoint, credentials, args);
+}
+
+void LinkCore::send_to_peer(const std::shared_ptr<PeerLink>& peer_link, Message&& message) {
+  PeerLink& peer = *peer_link;
+  std::shared_ptr<ClientLink> to_start;
+  std::shared_ptr<ClientLink> to_write;
+  std::vector<Message> batch;
+  {
+    std::lock_guard<std::mutex> lock(peer.mutex);
+    if (peer.pending_bytes + message.payload.size() > options.max_queued_bytes_per_peer) {
+      stats.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+      return;  // a loss, as the contract allows: the caller's deadline finds it
+    }
+    peer.pending_bytes += message.payload.size();
+    peer.pending.push_back(std::move(message));
+    if (peer.stream == nullptr) {
+      if (peer.channel == nullptr) {
+        peer.channel = make_channel(peer.endpoint);
+        peer.stub = std::make_unique<grpc::GenericStub>(peer.channel);
+      }
+      peer.stream = std::make_shared<ClientLink>(shared_from_this(), peer_link);
+      to_start = peer.stream;
+    } else if (peer.stream->can_write_locked()) {
+      batch = peer.take_batch_locked(std::min(kBatchTargetBytes, options.max_message_bytes));
+      peer.stream->writing_ = true;
+      to_write = peer.stream;
+    }
+  }
+  if (to_start) to_start->start();
+  if (to_write) to_write->write(std::move(batch));
+}
+
+}  // namespace tandem::real::detail
