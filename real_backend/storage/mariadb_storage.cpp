@@ -95,6 +95,22 @@ Status MariaDbStorage::connect() {
         "v LONGBLOB NOT NULL, PRIMARY KEY (node, k)) ENGINE=InnoDB",
         "cannot create table tandem_kv");
   }
+  if (status.ok()) {
+    // A table someone made with another engine (MyISAM) would make a batch neither atomic nor durable.
+    status = query("SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+                   "TABLE_NAME = 'tandem_kv'",
+                   "cannot read the engine of table tandem_kv");
+  }
+  if (status.ok()) {
+    ResultSet result(mysql_store_result(connection_));
+    MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
+    const std::string engine = row != nullptr && row[0] != nullptr ? row[0] : "";
+    if (engine != "InnoDB") {
+      status = failure(Errc::kFailedPrecondition, "table tandem_kv uses engine '" + engine +
+                                                      "', which has no durable transactions; run ALTER TABLE "
+                                                      "tandem_kv ENGINE=InnoDB");
+    }
+  }
   if (!status.ok()) disconnect();
   return status;
 }

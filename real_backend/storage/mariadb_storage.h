@@ -6,7 +6,8 @@
 //   Keys longer than kMaxKeyBytes cannot be stored: a sync holding one fails (kStorageFailure, says so).
 // - Durability: the server must run with innodb_flush_log_at_trx_commit=1 (the default), so COMMIT returns
 //   only after the redo log is fsynced. open() and every reconnect check it and refuse a server without it
-//   (kFailedPrecondition at open, kStorageFailure at a later sync).
+//   (kFailedPrecondition at open, kStorageFailure at a later sync); likewise a tandem_kv table that is not
+//   InnoDB.
 // - sync() writes the pending batch in one transaction (REPLACE / DELETE, then COMMIT).
 // - A broken connection is dropped and a sync reconnects: at most kSyncAttempts attempts per sync, reconnecting
 //   before each retry; when all fail the sync returns kStorageFailure and the batch stays pending.

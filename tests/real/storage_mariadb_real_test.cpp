@@ -28,6 +28,9 @@ TEST_CASE("MariaDbStorage: storage contract on mariadbd (nodes and databases sha
   testing::check_storage_contract([&] { return open_or_fail(server.spec(), "node-1"); });
   CHECK(open_or_fail(server.spec(), "node-2")->scan("").empty());
   CHECK(open_or_fail(server.spec("other_app"), "node-1")->scan("").empty());
+  // mariadb:// is the same store as mysql://.
+  const std::string mariadb_spec = "mariadb://" + server.spec().substr(std::string("mysql://").size());
+  CHECK(open_or_fail(mariadb_spec, "node-1")->get("b") == Bytes("two"));
 }
 
 TEST_CASE("MariaDbStorage: kill -9 of mariadbd keeps all 200 acknowledged writes, syncs fail while it is down") {
@@ -39,7 +42,7 @@ TEST_CASE("MariaDbStorage: kill -9 of mariadbd keeps all 200 acknowledged writes
   testing::check_server_restarts(server, 20);
 }
 
-TEST_CASE("MariaDbStorage: a server that does not flush its log at every commit is refused at open") {
+TEST_CASE("MariaDbStorage: a server that does not flush its log at every commit, or a MyISAM table, is refused at open") {
   if (!MariaDbServer::available()) {
     WARN(MariaDbServer::kMissingWarning);
     return;
@@ -56,6 +59,16 @@ TEST_CASE("MariaDbStorage: a server that does not flush its log at every commit 
             "innodb_flush_log_at_trx_commit=1");
   server.run_sql("SET GLOBAL innodb_flush_log_at_trx_commit=1");
   CHECK(open_storage(server.spec(), "n1").ok());
+
+  // A table without durable transactions is refused too.
+  server.run_sql(
+      "DROP TABLE tandem.tandem_kv; CREATE TABLE tandem.tandem_kv (node VARBINARY(64) NOT NULL, k VARBINARY(900) "
+      "NOT NULL, v LONGBLOB NOT NULL, PRIMARY KEY (node, k)) ENGINE=MyISAM");
+  auto myisam = open_storage(server.spec(), "n1");
+  REQUIRE(!myisam.ok());
+  CHECK(myisam.error().code == Errc::kFailedPrecondition);
+  CHECK_THAT(myisam.error().message, Catch::EndsWith("table tandem_kv uses engine 'MyISAM', which has no durable "
+                                                     "transactions; run ALTER TABLE tandem_kv ENGINE=InnoDB"));
 }
 
 TEST_CASE("MariaDbStorage: random put, erase, sync and reopen sequences match a model") {
