@@ -17,7 +17,8 @@ DecodedBatch decode_batch(grpc::ByteBuffer& buffer, uint32_t type, NodeId expect
   const grpc::Status parsed = grpc::SerializationTraits<wire::Batch>::Deserialize(&buffer, &batch);
   if (!parsed.ok()) {
     ++out.malformed;
-    out.first_problem = "a batch that is not a valid Batch protobuf (truncated or corrupt): " + parsed.error_message();
+    out.first_problem = "a batch that is not a valid Batch protobuf (truncated or corrupt)" +
+                        (parsed.error_message().empty() ? std::string() : ": " + parsed.error_message());
     return out;
   }
   out.messages.reserve(static_cast<size_t>(batch.frames_size()));
@@ -33,12 +34,12 @@ DecodedBatch decode_batch(grpc::ByteBuffer& buffer, uint32_t type, NodeId expect
     }
     if (frame.from_node() != expected_from) {
       refuse(out.unknown_peer, "a frame claiming to come from node " + std::to_string(frame.from_node()) +
-                                   " on the stream of node " + std::to_string(expected_from));
+                                   " (expected node " + std::to_string(expected_from) + ")");
       continue;
     }
     if (frame.to_node() != expected_to) {
-      refuse(out.malformed, "a frame addressed to node " + std::to_string(frame.to_node()) + " on a stream to node " +
-                                std::to_string(expected_to));
+      refuse(out.malformed, "a frame addressed to node " + std::to_string(frame.to_node()) + " (expected node " +
+                                std::to_string(expected_to) + ")");
       continue;
     }
     if (frame.payload().size() > max_payload_bytes) {
