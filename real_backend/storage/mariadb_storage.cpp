@@ -136,22 +136,40 @@ Status MariaDbStorage::try_write(const Batch& batch) {
     if (Status connected = connect(); !connected.ok()) return connected;
   }
   const std::string node = hex_literal(options_.node);
+  // Multi-row statements, each at most kMaxStatementBytes (a single larger row goes alone): a few round trips
+  // per batch instead of one per key.
+  std::string upserts;
+  std::string deletes;
   Status status = query("START TRANSACTION", "cannot start a transaction");
+  auto flush = [&](std::string& statement, std::string_view closing, std::string_view what) {
+    if (status.ok() && !statement.empty()) status = query(statement.append(closing), what);
+    statement.clear();
+  };
   for (auto it = batch.begin(); status.ok() && it != batch.end(); ++it) {
     const auto& [key, value] = *it;
     if (key.size() > kMaxKeyBytes) {
       status = failure(Errc::kStorageFailure, "a key of " + std::to_string(key.size()) +
                                                   " bytes is longer than the " + std::to_string(kMaxKeyBytes) +
                                                   " bytes MariaDB can index; use shorter keys");
-    } else if (value) {
-      status = query("REPLACE INTO tandem_kv (node, k, v) VALUES (" + node + ", " + hex_literal(key) + ", " +
-                         hex_literal(*value) + ")",
-                     "cannot write a key");
-    } else {
-      status = query("DELETE FROM tandem_kv WHERE node = " + node + " AND k = " + hex_literal(key),
-                     "cannot delete a key");
+      break;
     }
+    std::string& statement = value ? upserts : deletes;
+    const std::string item =
+        value ? "(" + node + ", " + hex_literal(key) + ", " + hex_literal(*value) + ")" : hex_literal(key);
+    if (!statement.empty() && statement.size() + item.size() > kMaxStatementBytes) {
+      if (value) flush(upserts, "", "cannot write keys");
+      if (!value) flush(deletes, ")", "cannot delete keys");
+    }
+    if (statement.empty()) {
+      statement = value ? "REPLACE INTO tandem_kv (node, k, v) VALUES "
+                        : "DELETE FROM tandem_kv WHERE node = " + node + " AND k IN (";
+    } else {
+      statement += ", ";
+    }
+    statement += item;
   }
+  flush(upserts, "", "cannot write keys");
+  flush(deletes, ")", "cannot delete keys");
   if (status.ok()) status = query("COMMIT", "cannot commit the batch");
   // Whatever failed, start over on a fresh connection: the server rolls back the open transaction when it goes.
   if (!status.ok()) disconnect();

@@ -8,7 +8,7 @@
 //   only after the redo log is fsynced. open() and every reconnect check it and refuse a server without it
 //   (kFailedPrecondition at open, kStorageFailure at a later sync); likewise a tandem_kv table that is not
 //   InnoDB.
-// - sync() writes the pending batch in one transaction (REPLACE / DELETE, then COMMIT).
+// - sync() writes the pending batch in one transaction: multi-row REPLACE and DELETE statements, then COMMIT.
 // - A broken connection is dropped and a sync reconnects: at most kSyncAttempts attempts per sync, reconnecting
 //   before each retry; when all fail the sync returns kStorageFailure and the batch stays pending.
 #pragma once
@@ -31,6 +31,9 @@ class MariaDbStorage final : public BatchedStorage {
   static constexpr unsigned kConnectTimeoutS = 2;    // a server that does not accept by then counts as down
   static constexpr unsigned kCommandTimeoutS = 10;   // a stopped server fails the sync instead of hanging it
   static constexpr size_t kMaxKeyBytes = 3000;       // InnoDB's index limit leaves this much beside `node`
+  // Statements stay below the server's default max_allowed_packet (16 MiB); hex doubles a value's size, so a
+  // single value may be at most about max_allowed_packet / 2.
+  static constexpr size_t kMaxStatementBytes = 4 << 20;
 
   struct Options {
     std::string host = "127.0.0.1";

@@ -31,6 +31,17 @@ TEST_CASE("MariaDbStorage: storage contract on mariadbd (nodes and databases sha
   // mariadb:// is the same store as mysql://.
   const std::string mariadb_spec = "mariadb://" + server.spec().substr(std::string("mysql://").size());
   CHECK(open_or_fail(mariadb_spec, "node-1")->get("b") == Bytes("two"));
+
+  // A batch larger than one statement (6 values of 1 MB, hex-encoded 12 MB) is split, and still one commit.
+  {
+    std::unique_ptr<Storage> store = open_or_fail(server.spec(), "node-3");
+    for (unsigned i = 0; i < 6; ++i) store->put("big-" + std::to_string(i), testing::binary_bytes(1 << 20, i));
+    for (unsigned i = 0; i < 3; ++i) store->erase("big-" + std::to_string(i));
+    REQUIRE(testing::run_sync(*store).ok());
+  }
+  std::unique_ptr<Storage> reopened = open_or_fail(server.spec(), "node-3");
+  CHECK(testing::keys_of(reopened->scan("big-")) == std::vector<std::string>{"big-3", "big-4", "big-5"});
+  CHECK(reopened->get("big-5") == testing::binary_bytes(1 << 20, 5));
 }
 
 TEST_CASE("MariaDbStorage: kill -9 of mariadbd keeps all 200 acknowledged writes, syncs fail while it is down") {
