@@ -29,7 +29,7 @@ class MariaDbStorage final : public BatchedStorage {
  public:
   static constexpr int kSyncAttempts = 2;            // the first may hit a connection the server already closed
   static constexpr unsigned kConnectTimeoutS = 2;    // a server that does not accept by then counts as down
-  static constexpr unsigned kCommandTimeoutS = 10;   // a stopped server fails the sync instead of hanging it
+  static constexpr unsigned kCommandTimeoutS = 5;    // a stopped server fails the sync instead of hanging it
   static constexpr size_t kMaxKeyBytes = 3000;       // InnoDB's index limit leaves this much beside `node`
   // Statements stay below the server's default max_allowed_packet (16 MiB); hex doubles a value's size, so a
   // single value may be at most about max_allowed_packet / 2.

@@ -28,7 +28,7 @@ class RedisStorage final : public BatchedStorage {
  public:
   static constexpr int kSyncAttempts = 2;          // the first may hit a connection the server already closed
   static constexpr int kConnectTimeoutMs = 2000;   // a server that does not accept by then counts as down
-  static constexpr int kCommandTimeoutMs = 10000;  // a stopped server fails the sync instead of hanging it
+  static constexpr int kCommandTimeoutMs = 5000;  // a stopped server fails the sync instead of hanging it
 
   static Result<std::unique_ptr<RedisStorage>> open(std::string host, uint16_t port, std::string hash_key);
   ~RedisStorage() override;
