@@ -10,6 +10,7 @@
 //   tandem 1:1 sync                      one caller endpoint, one call at a time (core's RpcEndpoint::call)
 //   tandem 1:1 async                     one caller endpoint, W calls in flight
 //   tandem N:N async                     N caller endpoints, each calling its own callee, W/N calls in flight each
+//   runtime actor calls (the same three) RuntimeClient -> NodeDaemon -> an actor, the real actor-call path
 // and prints calls/s, p50/p99 latency and tandem's ratio to the matching raw figure. Not a test: the numbers
 // depend on the machine and on whatever else runs on it.
 //
@@ -31,6 +32,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -38,6 +41,10 @@
 
 #include "core/async/rpc.h"
 #include "core/async/scope.h"
+#include "core/env/env.h"
+#include "core/env/random.h"
+#include "core/runtime/runtime_client.h"
+#include "core/runtime/runtime_node.h"
 #include "echo.grpc.pb.h"
 #include "real_backend/net/event_loop.h"
 #include "real_backend/net/grpc_transport.h"
@@ -79,11 +86,61 @@ class EchoService final : public tandem::bench::Echo::CallbackService {
   }
 };
 
+// A Storage that lives in memory: the benchmark keeps nothing durable.
+class MemoryStorage final : public Storage {
+ public:
+  std::optional<Bytes> get(std::string_view key) const override {
+    auto it = entries_.find(key);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
+  }
+  void put(std::string_view key, Bytes value) override { entries_[std::string(key)] = std::move(value); }
+  void erase(std::string_view key) override {
+    auto it = entries_.find(key);
+    if (it != entries_.end()) entries_.erase(it);
+  }
+  std::vector<std::pair<std::string, Bytes>> scan(std::string_view prefix) const override {
+    std::vector<std::pair<std::string, Bytes>> out;
+    for (auto it = entries_.lower_bound(prefix); it != entries_.end() && it->first.starts_with(prefix); ++it) {
+      out.emplace_back(it->first, it->second);
+    }
+    return out;
+  }
+  Task<Status> sync() override { co_return Status{}; }
+
+ private:
+  std::map<std::string, Bytes, std::less<>> entries_;
+};
+
+// The runtime's callee: an actor whose one method returns its argument bytes.
+class EchoActor final : public runtime::Actor {
+ public:
+  explicit EchoActor(runtime::ActorContext&) {}
+  Task<Result<Bytes>> echo(Bytes args) { co_return args; }
+};
+
+const runtime::RuntimeCatalog& bench_catalog() {
+  static const runtime::RuntimeCatalog catalog = [] {
+    runtime::RuntimeCatalog c;
+    c.actor_classes.add<EchoActor>("BenchEcho").raw_method("echo", &EchoActor::echo);
+    return c;
+  }();
+  return catalog;
+}
+
 int run_server(uint16_t client_port, int pairs) {
   EventLoop loop;
   GrpcTransport transport(loop, kServerNode, {});
   if (Status started = transport.start(); !started.ok()) die("server: " + started.error().message);
   transport.set_peer(kClientNode, "127.0.0.1:" + std::to_string(client_port));
+  // The actor runtime's head (control store + node daemon) on the same transport: it hosts the BenchEcho actors.
+  MemoryStorage storage;
+  Random random(20261123);
+  NullLog log;
+  Env env{kServerNode, loop.clock(), transport, storage, random, log};
+  runtime::RuntimeNodeOptions node_options;
+  node_options.run_control_store = true;
+  runtime::RuntimeNode runtime_node(env, bench_catalog(), node_options);
   std::vector<std::unique_ptr<RpcEndpoint>> callees;
   for (int i = 0; i < pairs; ++i) {
     callees.push_back(std::make_unique<RpcEndpoint>(transport, loop.clock(), kFirstCalleePort + static_cast<Port>(i)));
@@ -244,12 +301,14 @@ struct CallStats {
   int running = 0;
 };
 
-Task<void> caller(RpcEndpoint& endpoint, Address callee, const Bytes& payload, Clock& clock, TimePoint measure_from,
-                  TimePoint until, CallStats* stats) {
+using CallFn = std::function<Task<Result<Bytes>>()>;
+
+Task<void> caller(CallFn call, size_t payload_bytes, Clock& clock, TimePoint measure_from, TimePoint until,
+                  CallStats* stats) {
   while (clock.now() < until) {
     const TimePoint before = clock.now();
-    Result<Bytes> reply = co_await endpoint.call(callee, kEchoMethod, payload, 5s);
-    if (!reply.ok() || reply.value().size() != payload.size()) {
+    Result<Bytes> reply = co_await call();
+    if (!reply.ok() || reply.value().size() != payload_bytes) {
       ++stats->errors;
     } else if (before >= measure_from) {
       stats->latencies_ns.push_back(to_ns(clock.now() - before));
@@ -258,23 +317,20 @@ Task<void> caller(RpcEndpoint& endpoint, Address callee, const Bytes& payload, C
   --stats->running;
 }
 
-Figures tandem_calls(EventLoop& loop, GrpcTransport& transport, int pairs, int window_per_pair,
-                     const Options& options, const std::string& mode) {
-  const Bytes payload(options.payload_bytes, 'p');
-  std::vector<std::unique_ptr<RpcEndpoint>> callers;
-  for (int i = 0; i < pairs; ++i) callers.push_back(std::make_unique<RpcEndpoint>(transport, loop.clock()));
+// Runs `pairs` x `window_per_pair` callers, caller k of pair i calling through calls[i], for warm-up + seconds.
+Figures run_callers(EventLoop& loop, const std::vector<CallFn>& calls, int window_per_pair, const Options& options,
+                    const std::string& mode) {
   CallStats stats;
-  Scope scope;  // after the endpoints: the callers' tasks die first
+  Scope scope;
   Clock& clock = loop.clock();
   const TimePoint measure_from = clock.now() + std::chrono::duration_cast<Duration>(
                                                    std::chrono::duration<double>(options.warmup_seconds));
   const TimePoint until =
       measure_from + std::chrono::duration_cast<Duration>(std::chrono::duration<double>(options.seconds));
-  for (int i = 0; i < pairs; ++i) {
-    const Address callee{kServerNode, kFirstCalleePort + static_cast<Port>(i)};
+  for (const CallFn& call : calls) {
     for (int w = 0; w < window_per_pair; ++w) {
       ++stats.running;
-      scope.spawn(caller(*callers[static_cast<size_t>(i)], callee, payload, clock, measure_from, until, &stats));
+      scope.spawn(caller(call, options.payload_bytes, clock, measure_from, until, &stats));
     }
   }
   const bool finished = loop.run_until([&] { return stats.running == 0; },
@@ -282,6 +338,78 @@ Figures tandem_calls(EventLoop& loop, GrpcTransport& transport, int pairs, int w
                                            options.warmup_seconds + options.seconds + 10)));
   if (!finished) die(mode + ": calls still running 10 s after the end (is the server process alive?)");
   return summarize(mode, stats.latencies_ns, options.seconds, stats.errors);
+}
+
+Figures tandem_calls(EventLoop& loop, GrpcTransport& transport, int pairs, int window_per_pair,
+                     const Options& options, const std::string& mode) {
+  const Bytes payload(options.payload_bytes, 'p');
+  std::vector<std::unique_ptr<RpcEndpoint>> callers;
+  std::vector<CallFn> calls;
+  for (int i = 0; i < pairs; ++i) {
+    callers.push_back(std::make_unique<RpcEndpoint>(transport, loop.clock()));
+    RpcEndpoint* endpoint = callers.back().get();
+    const Address callee{kServerNode, kFirstCalleePort + static_cast<Port>(i)};
+    calls.push_back([endpoint, callee, &payload] { return endpoint->call(callee, kEchoMethod, payload, 5s); });
+  }
+  return run_callers(loop, calls, window_per_pair, options, mode);
+}
+
+// Awaits `task` on the loop for at most `timeout`.
+template <typename T>
+Result<T> await_on(EventLoop& loop, Task<Result<T>> task, Duration timeout, const std::string& what) {
+  std::optional<Result<T>> out;
+  Scope scope;
+  scope.spawn([](Task<Result<T>> inner, std::optional<Result<T>>* slot) -> Task<void> {
+    *slot = co_await std::move(inner);
+  }(std::move(task), &out));
+  if (!loop.run_until([&] { return out.has_value(); }, timeout)) die(what + ": no answer in time");
+  return std::move(*out);
+}
+
+// The actor runtime's calls: RuntimeClient (a driver in this process) -> NodeDaemon (server) -> BenchEcho actors.
+struct RuntimeFigures {
+  Figures sync, async, many;
+};
+
+RuntimeFigures runtime_calls(EventLoop& loop, GrpcTransport& transport, const Options& options) {
+  MemoryStorage storage;
+  Random random(20261124);
+  NullLog log;
+  Env env{kClientNode, loop.clock(), transport, storage, random, log};
+  runtime::ClientOptions client_options;
+  client_options.control_store = Address{kServerNode, runtime::kControlStorePort};
+  client_options.catalog = &bench_catalog();
+  runtime::RuntimeClient client(env, client_options);
+  // The server's daemon registers with its control store shortly after start.
+  const TimePoint give_up = loop.now() + 10s;
+  while (true) {
+    Result<std::vector<runtime::NodeInfo>> nodes = await_on(loop, client.nodes(), 5s, "listing the runtime's nodes");
+    if (nodes.ok() && !nodes.value().empty()) break;
+    if (loop.now() > give_up) die("the server's node daemon did not register within 10 s");
+    loop.run_for(50ms);
+  }
+  std::vector<runtime::ActorHandle> actors;
+  for (int i = 0; i < std::max(1, options.pairs); ++i) {
+    Result<runtime::ActorHandle> created =
+        await_on(loop, client.create_actor("BenchEcho", runtime::ActorOptions{}), 10s, "creating an actor");
+    if (!created.ok()) die("creating a BenchEcho actor failed: " + created.error().to_string());
+    actors.push_back(created.value());
+  }
+  const Bytes payload(options.payload_bytes, 'p');
+  auto call_to = [&payload](const runtime::ActorHandle& actor) -> CallFn {
+    return [&actor, &payload] { return actor.call_raw("echo", payload, runtime::CallOptions{5s}); };
+  };
+  RuntimeFigures out;
+  out.sync = run_callers(loop, {call_to(actors[0])}, 1, options, "runtime actor calls 1:1 sync");
+  out.async = run_callers(loop, {call_to(actors[0])}, options.window, options,
+                          "runtime actor calls 1:1 async (" + std::to_string(options.window) + " in flight)");
+  std::vector<CallFn> all;
+  for (const runtime::ActorHandle& actor : actors) all.push_back(call_to(actor));
+  const int per_pair = std::max(1, options.window / options.pairs);
+  out.many = run_callers(loop, all, per_pair, options,
+                         "runtime actor calls N:N async (" + std::to_string(options.pairs) + " actors, " +
+                             std::to_string(per_pair * options.pairs) + " in flight)");
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -343,7 +471,7 @@ void print_table(const std::vector<Figures>& rows) {
   for (const Figures& f : rows) {
     char ratio[32] = "";
     if (f.ratio > 0) std::snprintf(ratio, sizeof ratio, "%.0f%%", f.ratio * 100);
-    std::printf("%-40s %12.0f %10.1f %10.1f %8llu %10s\n", f.mode.c_str(), f.calls_per_second, f.p50_us, f.p99_us,
+    std::printf("%-56s %12.0f %10.1f %10.1f %8llu %8s\n", f.mode.c_str(), f.calls_per_second, f.p50_us, f.p99_us,
                 static_cast<unsigned long long>(f.errors), ratio);
   }
   std::printf("\nRay's published actor-call figures for comparison: 1:1 async 8,664/s, N:N async 27,376/s.\n");
@@ -366,7 +494,7 @@ int run_client(const Options& options) {
               std::thread::hardware_concurrency(), options.seconds, options.warmup_seconds, options.payload_bytes);
   std::vector<Figures> rows;
   auto report = [&rows](Figures f) {
-    std::printf("  %-40s %10.0f calls/s\n", f.mode.c_str(), f.calls_per_second);
+    std::printf("  %-56s %10.0f calls/s\n", f.mode.c_str(), f.calls_per_second);
     std::fflush(stdout);
     rows.push_back(std::move(f));
   };
@@ -392,6 +520,14 @@ int run_client(const Options& options) {
                                   ", " + std::to_string(per_pair * options.pairs) + " in flight)");
   many.ratio = raw_concurrent > 0 ? many.calls_per_second / raw_concurrent : 0;
   report(many);
+
+  RuntimeFigures actor_calls = runtime_calls(loop, transport, options);
+  actor_calls.sync.ratio = raw_one > 0 ? actor_calls.sync.calls_per_second / raw_one : 0;
+  report(actor_calls.sync);
+  actor_calls.async.ratio = raw_concurrent > 0 ? actor_calls.async.calls_per_second / raw_concurrent : 0;
+  report(actor_calls.async);
+  actor_calls.many.ratio = raw_concurrent > 0 ? actor_calls.many.calls_per_second / raw_concurrent : 0;
+  report(actor_calls.many);
 
   print_table(rows);
   std::printf("'vs raw': tandem 1:1 sync against raw 1 outstanding; the async modes against raw %d outstanding "
