@@ -467,7 +467,7 @@ void stop_server(Child& child) {
 }
 
 void print_table(const std::vector<Figures>& rows) {
-  std::printf("\n%-40s %12s %10s %10s %8s %10s\n", "mode", "calls/s", "p50 us", "p99 us", "errors", "vs raw");
+  std::printf("\n%-56s %12s %10s %10s %8s %8s\n", "mode", "calls/s", "p50 us", "p99 us", "errors", "vs raw");
   for (const Figures& f : rows) {
     char ratio[32] = "";
     if (f.ratio > 0) std::snprintf(ratio, sizeof ratio, "%.0f%%", f.ratio * 100);
