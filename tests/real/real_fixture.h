@@ -40,7 +40,7 @@ class RealCluster {
         driver(file, 100) {
     std::filesystem::create_directories(dir + "/state");
     Status started = processes.start_all();
-    INFO(started.ok() ? std::string() : started.error().message);
+    INFO((started.ok() ? std::string() : started.error().message));
     REQUIRE(started.ok());
     ok(driver.start());
     ok(driver.wait_for_nodes(options.nodes + 1, std::chrono::seconds(30)));

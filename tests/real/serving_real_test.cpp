@@ -5,6 +5,7 @@
 
 #include "core/async/sleep.h"
 #include "core/serving/appmaster_client.h"
+#include "core/serving/catalog.h"
 #include "core/serving/serving_client.h"
 #include "tests/real/real_fixture.h"
 
