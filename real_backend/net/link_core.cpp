@@ -187,11 +187,6 @@ bool LinkCore::authorized(const std::multimap<grpc::string_ref, grpc::string_ref
   return difference == 0;
 }
 
-std::string LinkCore::describe_peer(NodeId node) const {
-  auto it = peers.find(node);
-  return "node " + std::to_string(node) + (it != peers.end() ? " at " + it->second->endpoint : "");
-}
-
 void LinkCore::deliver(std::vector<Message>& messages, ServerLink* back) {
   std::vector<Message> bounces;
   for (Message& message : messages) {

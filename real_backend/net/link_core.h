@@ -141,7 +141,6 @@ struct LinkCore : std::enable_shared_from_this<LinkCore> {
   void log_rejection(const std::string& message);
   std::atomic<uint64_t> rejections_logged{0};
   bool authorized(const std::multimap<grpc::string_ref, grpc::string_ref>& metadata) const;
-  std::string describe_peer(NodeId node) const;
 
   // Loop thread: hand messages to bound Receivers; those for unbound ports go back through `back`.
   void deliver(std::vector<Message>& messages, ServerLink* back);
@@ -211,6 +210,8 @@ class ServerLink final : public grpc::ServerGenericBidiReactor, public std::enab
  private:
   void finish(const grpc::Status& status);
   void write(std::vector<Message> batch);
+  void start_read();         // caller set read_starting_
+  bool finish_due_locked();  // Finish is requested and no Start* is under way: call it now (sets finish_called_)
 
   std::shared_ptr<LinkCore> core_;
   const NodeId peer_;
@@ -226,6 +227,7 @@ class ServerLink final : public grpc::ServerGenericBidiReactor, public std::enab
   grpc::Status finish_status_;
   size_t posted_batches_ = 0;
   bool read_paused_ = false;
+  bool read_starting_ = false;  // a StartRead is being issued outside the lock
 };
 
 // Serves Link/Connect (and refuses any other generic method).

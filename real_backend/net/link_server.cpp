@@ -64,7 +64,11 @@ void ServerLink::begin(grpc::GenericCallbackServerContext* context) {
   // The handshake: the client writes nothing before it sees this, so a stream that never got it carried nothing.
   context->AddInitialMetadata(kLinkHeader, "1");
   StartSendInitialMetadata();
-  StartRead(&read_buffer_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    read_starting_ = true;
+  }
+  start_read();
 }
 
 void ServerLink::OnReadDone(bool ok) {
@@ -94,6 +98,8 @@ void ServerLink::OnReadDone(bool ok) {
     } else if (posted_batches_ >= kMaxPostedBatchesPerStream) {
       read_paused_ = true;  // batch_consumed() resumes
       read_more = false;
+    } else {
+      read_starting_ = true;
     }
   }
   if (!decoded.messages.empty()) {
@@ -102,7 +108,7 @@ void ServerLink::OnReadDone(bool ok) {
       link->batch_consumed();
     });
   }
-  if (read_more) StartRead(&read_buffer_);
+  if (read_more) start_read();
 }
 
 void ServerLink::batch_consumed() {
@@ -112,10 +118,29 @@ void ServerLink::batch_consumed() {
     --posted_batches_;
     if (read_paused_ && !finish_requested_) {
       read_paused_ = false;
+      read_starting_ = true;
       resume = true;
     }
   }
-  if (resume) StartRead(&read_buffer_);
+  if (resume) start_read();
+}
+
+void ServerLink::start_read() {
+  // read_starting_ is set: finish() waits for this StartRead to be issued, so no Start* follows Finish.
+  StartRead(&read_buffer_);
+  bool finish_now = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    read_starting_ = false;
+    finish_now = finish_due_locked();
+  }
+  if (finish_now) Finish(finish_status_);
+}
+
+bool ServerLink::finish_due_locked() {
+  if (!finish_requested_ || finish_called_ || writing_ || read_starting_) return false;
+  finish_called_ = true;
+  return true;
 }
 
 void ServerLink::push_bounces(std::vector<Message>&& bounces) {
@@ -143,8 +168,7 @@ void ServerLink::OnWriteDone(bool ok) {
     std::lock_guard<std::mutex> lock(mutex_);
     writing_ = false;
     if (finish_requested_) {
-      finish_now = !finish_called_;
-      finish_called_ = true;
+      finish_now = finish_due_locked();
     } else if (ok && !pending_bounces_.empty()) {
       batch.swap(pending_bounces_);
       writing_ = true;
@@ -155,15 +179,15 @@ void ServerLink::OnWriteDone(bool ok) {
 }
 
 void ServerLink::finish(const grpc::Status& status) {
+  bool finish_now = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (finish_requested_) return;
     finish_requested_ = true;
     finish_status_ = status;
-    if (writing_) return;  // OnWriteDone finishes
-    finish_called_ = true;
+    finish_now = finish_due_locked();  // else the write or read being started finishes
   }
-  Finish(status);
+  if (finish_now) Finish(status);
 }
 
 void ServerLink::OnCancel() { finish(grpc::Status::CANCELLED); }
