@@ -163,3 +163,40 @@ TEST_CASE("GrpcTransport: a peer shut down and started again on the same port be
 
 }  // namespace
 }  // namespace tandem::real
+
+namespace tandem::real {
+namespace {
+
+TEST_CASE("GrpcTransport: shutting down mid-traffic stops deliveries at once and leaves the other side serving") {
+  EventLoop loop;
+  Inbox at_a;
+  Inbox at_b;
+  auto a = testing::started_transport(loop, 1);
+  auto b = testing::started_transport(loop, 2);
+  a->set_peer(2, testing::local_endpoint(b->port()));
+  b->set_peer(1, testing::local_endpoint(a->port()));
+  a->bind(7, &at_a);
+  b->bind(5, &at_b);
+  for (uint64_t i = 0; i < 5000; ++i) {
+    a->send(Message{{1, 7}, {2, 5}, 20, i, std::string(64, 'a')});
+    b->send(Message{{2, 5}, {1, 7}, 20, i, std::string(64, 'b')});
+  }
+  loop.run_until([&] { return at_b.messages.size() > 100; }, testing::kTestTimeout);
+  b->shutdown();
+  const size_t at_b_after_shutdown = at_b.messages.size();
+  for (uint64_t i = 0; i < 100; ++i) a->send(Message{{1, 7}, {2, 5}, 20, 10000 + i, "late"});
+  loop.run_for(100ms);
+  CHECK(at_b.messages.size() == at_b_after_shutdown);  // nothing reaches a shut-down transport's receivers
+  b->shutdown();  // idempotent
+  // a still serves itself and reports b's absence.
+  Inbox at_a2;
+  a->bind(8, &at_a2);
+  a->send(Message{{1, 8}, {1, 7}, 20, 1, "self"});
+  REQUIRE(loop.run_until([&] { return !at_a.messages.empty() && at_a.messages.back().payload == "self"; },
+                         testing::kTestTimeout));
+  b.reset();
+  a.reset();
+}
+
+}  // namespace
+}  // namespace tandem::real
