@@ -51,13 +51,16 @@ Error SqliteStorage::failure(std::string_view what) const {
 }
 
 Status SqliteStorage::load() {
-  // busy_timeout: wait a little for a lock held by a dying previous owner instead of failing at once.
-  const char* setup =
-      "PRAGMA busy_timeout=2000;"
+  // busy_timeout: wait a little for a lock held by a dying previous owner instead of failing at once (the kernel
+  // drops a killed process's locks at once, so this is short).
+  const std::string setup =
+      "PRAGMA busy_timeout=" + std::to_string(kBusyTimeoutMs) + ";"
       "PRAGMA journal_mode=WAL;"
       "PRAGMA synchronous=FULL;"
       "CREATE TABLE IF NOT EXISTS kv(key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID;";
-  if (sqlite3_exec(db_, setup, nullptr, nullptr, nullptr) != SQLITE_OK) return failure("cannot set up table kv");
+  if (sqlite3_exec(db_, setup.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return failure("cannot set up table kv");
+  }
   Statement select;
   if (sqlite3_prepare_v2(db_, "SELECT key, value FROM kv", -1, &select.handle, nullptr) != SQLITE_OK) {
     return failure("cannot read table kv");

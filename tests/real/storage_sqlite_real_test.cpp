@@ -1,6 +1,7 @@
 // SqliteStorage and open_storage("sqlite:..."): the Storage contract, durability across a SIGKILL of the owning
 // process, and a RapidCheck property over random put/erase/sync/reopen sequences against a model.
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <map>
 #include <string>
 
+#include "real_backend/storage/batched_storage.h"
 #include "real_backend/storage/storage_config.h"
 #include "tests/real/support/storage_contract.h"
 #include "tests/real/support/storage_model_property.h"
@@ -69,6 +71,36 @@ TEST_CASE("SqliteStorage: a process killed by SIGKILL keeps every synced write (
   std::unique_ptr<Storage> store = open_or_fail(spec, "victim");
   CHECK(testing::count_acknowledged(*store, "key-", 50) == 50);
   CHECK(!store->get("pending").has_value());
+}
+
+TEST_CASE("SqliteStorage: a sync that cannot get the write lock fails with kStorageFailure and keeps its batch") {
+  TempDir dir("sqlite-locked");
+  const std::string spec = "sqlite:" + dir.path();
+  std::unique_ptr<Storage> store = open_or_fail(spec, "n");
+  store->put("a", "1");
+  REQUIRE(run_sync(*store).ok());
+
+  // Another connection takes the write lock and keeps it.
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open((dir.path() + "/n.db").c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  store->put("b", "2");
+  store->erase("a");
+  const Status locked = run_sync(*store);
+  REQUIRE(!locked.ok());
+  CHECK(locked.code() == Errc::kStorageFailure);
+  CHECK_THAT(locked.error().message, Catch::StartsWith("SQLite database '" + dir.path() +
+                                                       "/n.db': cannot begin a transaction: database is locked"));
+  CHECK(dynamic_cast<BatchedStorage&>(*store).pending_size() == 2);
+
+  // The lock goes; the next sync carries the kept batch.
+  REQUIRE(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+  REQUIRE(run_sync(*store).ok());
+  store.reset();
+  std::unique_ptr<Storage> reopened = open_or_fail(spec, "n");
+  CHECK(!reopened->get("a").has_value());
+  CHECK(reopened->get("b") == Bytes("2"));
 }
 
 TEST_CASE("SqliteStorage: random put, erase, sync and reopen sequences match a model") {
