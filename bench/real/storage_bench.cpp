@@ -32,7 +32,8 @@ void run_syncs(benchmark::State& state, const std::string& spec) {
   const std::string value(kValueBytes, 'v');
   int64_t round = 0;
   for (auto _ : state) {
-    for (int i = 0; i < kBatchKeys; ++i) store->put("key-" + std::to_string(i), value + std::to_string(round));
+    for (int i = 0; i < kBatchKeys; ++i)
+      store->put("key-" + std::to_string(i), value + std::to_string(round));
     const tandem::Status status = store->sync_now();
     if (!status.ok()) {
       state.SkipWithError(status.error().to_string().c_str());

@@ -1,13 +1,13 @@
-// BatchedStorage: the part every real store shares — a full in-memory copy of the node's entries plus the batch
-// of writes not yet sent to the durable store.
+// BatchedStorage: the part every real store shares — a full in-memory copy of the node's entries plus the
+// batch of writes not yet sent to the durable store.
 //
 // Contract:
 // - The subclass loads every durable entry into entries() when it opens; get() and scan() read that map only,
 //   so reads never touch the disk or the network. put() and erase() update the map at once and record the
 //   key's final state in the pending batch (a later write to the same key replaces the earlier one).
 // - sync() hands the whole pending batch to write_batch(). On success the batch is cleared; on failure it is
-//   kept, so the next sync() sends it again. Every write in a batch is idempotent (set to a value, or delete),
-//   so sending a batch twice — e.g. after a commit whose reply was lost — is harmless.
+//   kept, so the next sync() sends it again. Every write in a batch is idempotent (set to a value, or
+//   delete), so sending a batch twice — e.g. after a commit whose reply was lost — is harmless.
 // - sync() blocks the calling thread (the process's one event loop thread) for the store's I/O and then
 //   completes without suspending: a real store's sync is a handful of milliseconds, and doing it inline keeps
 //   the store single-threaded like the rest of the process. No threads.

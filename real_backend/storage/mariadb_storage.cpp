@@ -67,20 +67,23 @@ Status MariaDbStorage::connect() {
   mysql_options(connection_, MYSQL_OPT_RECONNECT, &no_reconnect);
   if (mysql_real_connect(connection_, options_.host.c_str(), options_.user.c_str(), options_.password.c_str(),
                          nullptr, options_.port, nullptr, 0) == nullptr) {
-    Error error = failure(Errc::kStorageFailure, "cannot connect; is the server running and the user allowed?");
+    Error error =
+        failure(Errc::kStorageFailure, "cannot connect; is the server running and the user allowed?");
     disconnect();
     return error;
   }
-  Status status = query("SELECT @@innodb_flush_log_at_trx_commit", "cannot read innodb_flush_log_at_trx_commit");
+  Status status =
+      query("SELECT @@innodb_flush_log_at_trx_commit", "cannot read innodb_flush_log_at_trx_commit");
   if (status.ok()) {
     ResultSet result(mysql_store_result(connection_));
     MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
     const std::string value = row != nullptr && row[0] != nullptr ? row[0] : "";
     if (value != "1") {
-      status = failure(Errc::kFailedPrecondition,
-                       "the server does not flush its log at every commit (innodb_flush_log_at_trx_commit=" +
-                           value + "); start it with --innodb-flush-log-at-trx-commit=1 or run SET GLOBAL "
-                                   "innodb_flush_log_at_trx_commit=1");
+      status = failure(
+          Errc::kFailedPrecondition,
+          "the server does not flush its log at every commit (innodb_flush_log_at_trx_commit=" + value +
+              "); start it with --innodb-flush-log-at-trx-commit=1 or run SET GLOBAL "
+              "innodb_flush_log_at_trx_commit=1");
     }
   }
   if (status.ok()) {
@@ -97,9 +100,10 @@ Status MariaDbStorage::connect() {
   }
   if (status.ok()) {
     // A table someone made with another engine (MyISAM) would make a batch neither atomic nor durable.
-    status = query("SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
-                   "TABLE_NAME = 'tandem_kv'",
-                   "cannot read the engine of table tandem_kv");
+    status = query(
+        "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
+        "TABLE_NAME = 'tandem_kv'",
+        "cannot read the engine of table tandem_kv");
   }
   if (status.ok()) {
     ResultSet result(mysql_store_result(connection_));
@@ -127,7 +131,8 @@ Status MariaDbStorage::load() {
     const unsigned long* lengths = mysql_fetch_lengths(result.get());
     entries().insert_or_assign(std::string(row[0], lengths[0]), Bytes(row[1], lengths[1]));
   }
-  if (mysql_errno(connection_) != 0) return failure(Errc::kStorageFailure, "reading table tandem_kv broke off");
+  if (mysql_errno(connection_) != 0)
+    return failure(Errc::kStorageFailure, "reading table tandem_kv broke off");
   return {};
 }
 
@@ -148,9 +153,9 @@ Status MariaDbStorage::try_write(const Batch& batch) {
   for (auto it = batch.begin(); status.ok() && it != batch.end(); ++it) {
     const auto& [key, value] = *it;
     if (key.size() > kMaxKeyBytes) {
-      status = failure(Errc::kStorageFailure, "a key of " + std::to_string(key.size()) +
-                                                  " bytes is longer than the " + std::to_string(kMaxKeyBytes) +
-                                                  " bytes MariaDB can index; use shorter keys");
+      status = failure(Errc::kStorageFailure,
+                       "a key of " + std::to_string(key.size()) + " bytes is longer than the " +
+                           std::to_string(kMaxKeyBytes) + " bytes MariaDB can index; use shorter keys");
       break;
     }
     std::string& statement = value ? upserts : deletes;
@@ -171,7 +176,8 @@ Status MariaDbStorage::try_write(const Batch& batch) {
   flush(upserts, "", "cannot write keys");
   flush(deletes, ")", "cannot delete keys");
   if (status.ok()) status = query("COMMIT", "cannot commit the batch");
-  // Whatever failed, start over on a fresh connection: the server rolls back the open transaction when it goes.
+  // Whatever failed, start over on a fresh connection: the server rolls back the open transaction when it
+  // goes.
   if (!status.ok()) disconnect();
   return status;
 }

@@ -9,7 +9,8 @@
 //   (kFailedPrecondition at open, kStorageFailure at a later sync); likewise a tandem_kv table that is not
 //   InnoDB.
 // - sync() writes the pending batch in one transaction: multi-row REPLACE and DELETE statements, then COMMIT.
-// - A broken connection is dropped and a sync reconnects: at most kSyncAttempts attempts per sync, reconnecting
+// - A broken connection is dropped and a sync reconnects: at most kSyncAttempts attempts per sync,
+// reconnecting
 //   before each retry; when all fail the sync returns kStorageFailure and the batch stays pending.
 #pragma once
 
@@ -27,10 +28,10 @@ namespace tandem::real {
 
 class MariaDbStorage final : public BatchedStorage {
  public:
-  static constexpr int kSyncAttempts = 2;            // the first may hit a connection the server already closed
-  static constexpr unsigned kConnectTimeoutS = 2;    // a server that does not accept by then counts as down
-  static constexpr unsigned kCommandTimeoutS = 5;    // a stopped server fails the sync instead of hanging it
-  static constexpr size_t kMaxKeyBytes = 3000;       // InnoDB's index limit leaves this much beside `node`
+  static constexpr int kSyncAttempts = 2;          // the first may hit a connection the server already closed
+  static constexpr unsigned kConnectTimeoutS = 2;  // a server that does not accept by then counts as down
+  static constexpr unsigned kCommandTimeoutS = 5;  // a stopped server fails the sync instead of hanging it
+  static constexpr size_t kMaxKeyBytes = 3000;     // InnoDB's index limit leaves this much beside `node`
   // Statements stay below the server's default max_allowed_packet (16 MiB); hex doubles a value's size, so a
   // single value may be at most about max_allowed_packet / 2.
   static constexpr size_t kMaxStatementBytes = 4 << 20;

@@ -1,7 +1,6 @@
 #include "real_backend/storage/redis_storage.h"
 
 #include <hiredis/hiredis.h>
-
 #include <sys/time.h>
 
 #include <vector>
@@ -47,7 +46,8 @@ std::string config_value(const redisReply* reply) {
 
 }  // namespace
 
-Result<std::unique_ptr<RedisStorage>> RedisStorage::open(std::string host, uint16_t port, std::string hash_key) {
+Result<std::unique_ptr<RedisStorage>> RedisStorage::open(std::string host, uint16_t port,
+                                                         std::string hash_key) {
   std::unique_ptr<RedisStorage> storage(new RedisStorage(std::move(host), port, std::move(hash_key)));
   if (Status connected = storage->connect(); !connected.ok()) return connected.error();
   if (Status loaded = storage->load(); !loaded.ok()) return loaded.error();
@@ -80,14 +80,15 @@ Status RedisStorage::connect() {
   const std::string appendonly = config_value(command(context_, {"CONFIG", "GET", "appendonly"}).get());
   const std::string appendfsync = config_value(command(context_, {"CONFIG", "GET", "appendfsync"}).get());
   if (context_->err != 0) {
-    Error error = failure(Errc::kStorageFailure, "lost the connection while checking the server's configuration");
+    Error error =
+        failure(Errc::kStorageFailure, "lost the connection while checking the server's configuration");
     disconnect();
     return error;
   }
   if (appendonly != "yes" || appendfsync != "always") {
     Error error = failure(Errc::kFailedPrecondition,
-                          "the server does not fsync every write (appendonly='" + appendonly + "', appendfsync='" +
-                              appendfsync +
+                          "the server does not fsync every write (appendonly='" + appendonly +
+                              "', appendfsync='" + appendfsync +
                               "'); start redis-server with --appendonly yes --appendfsync always, or run "
                               "CONFIG SET appendonly yes and CONFIG SET appendfsync always");
     disconnect();
@@ -100,9 +101,10 @@ Status RedisStorage::load() {
   Reply reply = command(context_, {"HGETALL", hash_key_});
   if (reply == nullptr) return failure(Errc::kStorageFailure, "HGETALL failed");
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
-    return failure(Errc::kStorageFailure, "the key is not a hash (" +
-                                              std::string(reply->type == REDIS_REPLY_ERROR ? reply->str : "") +
-                                              "); pick another prefix in the redis:// spec");
+    return failure(Errc::kStorageFailure,
+                   "the key is not a hash (" +
+                       std::string(reply->type == REDIS_REPLY_ERROR ? reply->str : "") +
+                       "); pick another prefix in the redis:// spec");
   }
   for (size_t i = 0; i < reply->elements; i += 2) {
     const redisReply* field = reply->element[i];
@@ -145,7 +147,8 @@ Status RedisStorage::try_write(const Batch& batch) {
   }
   for (size_t i = 0; i < exec->elements; ++i) {
     if (exec->element[i]->type == REDIS_REPLY_ERROR) {
-      return failure(Errc::kStorageFailure, "a write in the batch failed: " + std::string(exec->element[i]->str));
+      return failure(Errc::kStorageFailure,
+                     "a write in the batch failed: " + std::string(exec->element[i]->str));
     }
   }
   return {};

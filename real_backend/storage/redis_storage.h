@@ -6,9 +6,11 @@
 // - Durability: the server must run with `appendonly yes` and `appendfsync always`, so Redis fsyncs its
 //   append-only file before it replies to a write. open() (and every reconnect) checks both with CONFIG GET
 //   and refuses a server without them (kFailedPrecondition at open, kStorageFailure at a later sync).
-// - sync() sends the pending batch as one MULTI / HSET / HDEL / EXEC transaction; an EXEC reply means the batch
+// - sync() sends the pending batch as one MULTI / HSET / HDEL / EXEC transaction; an EXEC reply means the
+// batch
 //   is applied atomically and on disk.
-// - A broken connection (server killed, restarted, timed out) is dropped and a sync reconnects: each sync makes
+// - A broken connection (server killed, restarted, timed out) is dropped and a sync reconnects: each sync
+// makes
 //   at most kSyncAttempts attempts, reconnecting before each retry. When all fail the sync returns
 //   kStorageFailure and the batch stays pending (see batched_storage.h).
 #pragma once
@@ -26,8 +28,8 @@ namespace tandem::real {
 
 class RedisStorage final : public BatchedStorage {
  public:
-  static constexpr int kSyncAttempts = 2;          // the first may hit a connection the server already closed
-  static constexpr int kConnectTimeoutMs = 2000;   // a server that does not accept by then counts as down
+  static constexpr int kSyncAttempts = 2;         // the first may hit a connection the server already closed
+  static constexpr int kConnectTimeoutMs = 2000;  // a server that does not accept by then counts as down
   static constexpr int kCommandTimeoutMs = 5000;  // a stopped server fails the sync instead of hanging it
 
   static Result<std::unique_ptr<RedisStorage>> open(std::string host, uint16_t port, std::string hash_key);

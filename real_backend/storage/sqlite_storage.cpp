@@ -30,8 +30,8 @@ Result<std::unique_ptr<SqliteStorage>> SqliteStorage::open(const std::string& pa
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
   if (rc != SQLITE_OK) {
-    std::string message = "cannot open SQLite database '" + path + "': " +
-                          (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
+    std::string message = "cannot open SQLite database '" + path +
+                          "': " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)) +
                           "; check that the directory exists and is writable";
     sqlite3_close(db);
     return make_error(Errc::kStorageFailure, std::move(message));
@@ -51,13 +51,13 @@ Error SqliteStorage::failure(std::string_view what) const {
 }
 
 Status SqliteStorage::load() {
-  // busy_timeout: wait a little for a lock held by a dying previous owner instead of failing at once (the kernel
-  // drops a killed process's locks at once, so this is short).
-  const std::string setup =
-      "PRAGMA busy_timeout=" + std::to_string(kBusyTimeoutMs) + ";"
-      "PRAGMA journal_mode=WAL;"
-      "PRAGMA synchronous=FULL;"
-      "CREATE TABLE IF NOT EXISTS kv(key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID;";
+  // busy_timeout: wait a little for a lock held by a dying previous owner instead of failing at once (the
+  // kernel drops a killed process's locks at once, so this is short).
+  const std::string setup = "PRAGMA busy_timeout=" + std::to_string(kBusyTimeoutMs) +
+                            ";"
+                            "PRAGMA journal_mode=WAL;"
+                            "PRAGMA synchronous=FULL;"
+                            "CREATE TABLE IF NOT EXISTS kv(key BLOB PRIMARY KEY, value BLOB) WITHOUT ROWID;";
   if (sqlite3_exec(db_, setup.c_str(), nullptr, nullptr, nullptr) != SQLITE_OK) {
     return failure("cannot set up table kv");
   }

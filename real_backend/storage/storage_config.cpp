@@ -13,7 +13,8 @@ namespace tandem::real {
 namespace {
 
 Error bad_spec(std::string_view spec, std::string_view why) {
-  return make_error(Errc::kInvalidArgument, "bad storage spec '" + std::string(spec) + "': " + std::string(why) +
+  return make_error(Errc::kInvalidArgument, "bad storage spec '" + std::string(spec) +
+                                                "': " + std::string(why) +
                                                 "; accepted forms: " + std::string(kStorageSpecForms));
 }
 
@@ -53,8 +54,8 @@ Result<std::unique_ptr<Storage>> open_sqlite(std::string_view spec, std::string_
   std::filesystem::create_directories(std::filesystem::path(dir), error);
   if (error) {
     return make_error(Errc::kStorageFailure, "cannot create the SQLite directory '" + std::string(dir) +
-                                                 "' of storage spec '" + std::string(spec) + "': " +
-                                                 error.message());
+                                                 "' of storage spec '" + std::string(spec) +
+                                                 "': " + error.message());
   }
   auto opened = SqliteStorage::open((std::filesystem::path(dir) / (std::string(node_name) + ".db")).string());
   if (!opened.ok()) return opened.error();
@@ -65,7 +66,8 @@ Result<std::unique_ptr<Storage>> open_redis(std::string_view spec, std::string_v
                                             std::string_view node_name) {
   const size_t slash = rest.find('/');
   std::string prefix = slash == std::string_view::npos ? "tandem" : std::string(rest.substr(slash + 1));
-  if (prefix.empty()) return bad_spec(spec, "the key prefix after '/' is empty (leave out the '/' for 'tandem')");
+  if (prefix.empty())
+    return bad_spec(spec, "the key prefix after '/' is empty (leave out the '/' for 'tandem')");
   std::string host;
   uint16_t port = 0;
   if (!parse_host_port(rest.substr(0, slash), 6379, host, port)) {
@@ -93,7 +95,8 @@ Result<std::unique_ptr<Storage>> open_mariadb(std::string_view spec, std::string
   }
   options.database = std::string(location.substr(slash + 1));
   for (const char c : options.database) {
-    const bool allowed = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    const bool allowed =
+        (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
     if (!allowed) return bad_spec(spec, "the database name may use only A-Z a-z 0-9 _");
   }
   if (!parse_host_port(location.substr(0, slash), 3306, options.host, options.port)) {

@@ -1,10 +1,10 @@
-// The state store restarted under a running cluster (issue 6: "Redis and MariaDB restarted under the AppMaster
-// with no acknowledged state lost"). Every member of a real cluster (head and four `tandem node` processes) keeps
-// its Storage in one Redis or MariaDB server; an AppMaster serves a service. The server is killed with kill -9
-// and restarted; writes acknowledged before and after must all be there once the head — the owner of the
-// control-store KV, where the AppMaster persists its metadata — is itself killed and reloads from the server.
+// The state store restarted under a running cluster (issue 6: "Redis and MariaDB restarted under the
+// AppMaster with no acknowledged state lost"). Every member of a real cluster (head and four `tandem node`
+// processes) keeps its Storage in one Redis or MariaDB server; an AppMaster serves a service. The server is
+// killed with kill -9 and restarted; writes acknowledged before and after must all be there once the head —
+// the owner of the control-store KV, where the AppMaster persists its metadata — is itself killed and reloads
+// from the server.
 #include <catch2/catch.hpp>
-
 #include <string>
 
 #include "core/runtime/codec.h"
@@ -123,8 +123,8 @@ void check_store_restart_under_appmaster(Server& server, const std::string& stor
   }
   CHECK(present == 2 * kAcknowledgedPerPhase);
 
-  // The AppMaster's persisted metadata, read back from the reloaded KV, holds the scale acknowledged after the
-  // store's restart.
+  // The AppMaster's persisted metadata, read back from the reloaded KV, holds the scale acknowledged after
+  // the store's restart.
   auto record = c.ok(c.driver.await(c.client().kv_get(metadata_key("svc", acknowledged.epoch)), 10s));
   REQUIRE(record.has_value());
   const ServiceMetadata persisted = c.ok(runtime::decode<ServiceMetadata>(*record));
@@ -136,7 +136,9 @@ void check_store_restart_under_appmaster(Server& server, const std::string& stor
   CHECK(backends_ready(c, master, 3));
 }
 
-TEST_CASE("Real cluster: Redis killed with kill -9 and restarted under the AppMaster - no acknowledged state lost") {
+TEST_CASE(
+    "Real cluster: Redis killed with kill -9 and restarted under the AppMaster - no acknowledged state "
+    "lost") {
   if (!RedisServer::available()) {
     WARN(RedisServer::kMissingWarning);
     return;
@@ -145,7 +147,9 @@ TEST_CASE("Real cluster: Redis killed with kill -9 and restarted under the AppMa
   check_store_restart_under_appmaster(server, server.spec("cluster"));
 }
 
-TEST_CASE("Real cluster: MariaDB killed with kill -9 and restarted under the AppMaster - no acknowledged state lost") {
+TEST_CASE(
+    "Real cluster: MariaDB killed with kill -9 and restarted under the AppMaster - no acknowledged state "
+    "lost") {
   if (!MariaDbServer::available()) {
     WARN(MariaDbServer::kMissingWarning);
     return;

@@ -1,9 +1,8 @@
 // open_storage: the spec parser refuses every malformed spec or node name with the exact message.
+#include <catch2/catch.hpp>
 #include <string>
 
 #include "real_backend/storage/storage_config.h"
-
-#include <catch2/catch.hpp>
 
 namespace tandem::real {
 namespace {
@@ -24,28 +23,36 @@ TEST_CASE("open_storage: bad specs are refused with what is wrong and the accept
   CHECK(refusal("") == "bad storage spec '': unknown scheme" + kForms);
   CHECK(refusal("sqlite:") == "bad storage spec 'sqlite:': the directory after 'sqlite:' is empty" + kForms);
   CHECK(refusal("redis://") ==
-        "bad storage spec 'redis://': expected host[:port] after 'redis://' with a port in 1..65535" + kForms);
+        "bad storage spec 'redis://': expected host[:port] after 'redis://' with a port in 1..65535" +
+            kForms);
   CHECK(refusal("redis://127.0.0.1:0") ==
-        "bad storage spec 'redis://127.0.0.1:0': expected host[:port] after 'redis://' with a port in 1..65535" +
+        "bad storage spec 'redis://127.0.0.1:0': expected host[:port] after 'redis://' with a port in "
+        "1..65535" +
             kForms);
   CHECK(refusal("redis://127.0.0.1:70000/p") ==
         "bad storage spec 'redis://127.0.0.1:70000/p': expected host[:port] after 'redis://' with a port in "
-        "1..65535" + kForms);
-  CHECK(refusal("redis://127.0.0.1:6379/") ==
-        "bad storage spec 'redis://127.0.0.1:6379/': the key prefix after '/' is empty (leave out the '/' for "
-        "'tandem')" + kForms);
+        "1..65535" +
+            kForms);
+  CHECK(
+      refusal("redis://127.0.0.1:6379/") ==
+      "bad storage spec 'redis://127.0.0.1:6379/': the key prefix after '/' is empty (leave out the '/' for "
+      "'tandem')" +
+          kForms);
   CHECK(refusal("mysql://127.0.0.1:3306/db") ==
-        "bad storage spec 'mysql://127.0.0.1:3306/db': the user is missing (expected user[:password]@)" + kForms);
+        "bad storage spec 'mysql://127.0.0.1:3306/db': the user is missing (expected user[:password]@)" +
+            kForms);
   CHECK(refusal("mysql://:pw@127.0.0.1/db") ==
         "bad storage spec 'mysql://:pw@127.0.0.1/db': the user before '@' is empty" + kForms);
   CHECK(refusal("mariadb://root@127.0.0.1:3306") ==
         "bad storage spec 'mariadb://root@127.0.0.1:3306': the database is missing (expected /database after "
-        "host:port)" + kForms);
+        "host:port)" +
+            kForms);
   CHECK(refusal("mysql://root@127.0.0.1:3306/my-db") ==
         "bad storage spec 'mysql://root@127.0.0.1:3306/my-db': the database name may use only A-Z a-z 0-9 _" +
             kForms);
   CHECK(refusal("mysql://root@127.0.0.1:x/db") ==
-        "bad storage spec 'mysql://root@127.0.0.1:x/db': expected host[:port] after '@' with a port in 1..65535" +
+        "bad storage spec 'mysql://root@127.0.0.1:x/db': expected host[:port] after '@' with a port in "
+        "1..65535" +
             kForms);
 }
 

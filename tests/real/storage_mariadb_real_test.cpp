@@ -1,6 +1,10 @@
 // MariaDbStorage against a throwaway mariadbd (tests/real/support/mariadb_server.h): the Storage contract,
 // acknowledged writes surviving kill -9 of the server, syncs failing while it is down and succeeding after, a
 // server without innodb_flush_log_at_trx_commit=1 refused, and the model property.
+#include <rapidcheck.h>
+#include <rapidcheck/catch.h>
+
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 
@@ -9,15 +13,11 @@
 #include "tests/real/support/server_store_checks.h"
 #include "tests/real/support/storage_model_property.h"
 
-#include <catch2/catch.hpp>
-#include <rapidcheck.h>
-#include <rapidcheck/catch.h>
-
 namespace tandem::real {
 namespace {
 
-using testing::open_or_fail;
 using testing::MariaDbServer;
+using testing::open_or_fail;
 
 TEST_CASE("MariaDbStorage: storage contract on mariadbd (nodes and databases share one server)") {
   if (!MariaDbServer::available()) {
@@ -35,7 +35,8 @@ TEST_CASE("MariaDbStorage: storage contract on mariadbd (nodes and databases sha
   // A batch larger than one statement (6 values of 1 MB, hex-encoded 12 MB) is split, and still one commit.
   {
     std::unique_ptr<Storage> store = open_or_fail(server.spec(), "node-3");
-    for (unsigned i = 0; i < 6; ++i) store->put("big-" + std::to_string(i), testing::binary_bytes(1 << 20, i));
+    for (unsigned i = 0; i < 6; ++i)
+      store->put("big-" + std::to_string(i), testing::binary_bytes(1 << 20, i));
     for (unsigned i = 0; i < 3; ++i) store->erase("big-" + std::to_string(i));
     REQUIRE(testing::run_sync(*store).ok());
   }
@@ -44,7 +45,8 @@ TEST_CASE("MariaDbStorage: storage contract on mariadbd (nodes and databases sha
   CHECK(reopened->get("big-5") == testing::binary_bytes(1 << 20, 5));
 }
 
-TEST_CASE("MariaDbStorage: kill -9 of mariadbd keeps all 200 acknowledged writes, syncs fail while it is down") {
+TEST_CASE(
+    "MariaDbStorage: kill -9 of mariadbd keeps all 200 acknowledged writes, syncs fail while it is down") {
   if (!MariaDbServer::available()) {
     WARN(MariaDbServer::kMissingWarning);
     return;
@@ -53,7 +55,9 @@ TEST_CASE("MariaDbStorage: kill -9 of mariadbd keeps all 200 acknowledged writes
   testing::check_server_restarts(server, 20);
 }
 
-TEST_CASE("MariaDbStorage: a server that does not flush its log at every commit, or a MyISAM table, is refused at open") {
+TEST_CASE(
+    "MariaDbStorage: a server that does not flush its log at every commit, or a MyISAM table, is refused at "
+    "open") {
   if (!MariaDbServer::available()) {
     WARN(MariaDbServer::kMissingWarning);
     return;
@@ -66,20 +70,23 @@ TEST_CASE("MariaDbStorage: a server that does not flush its log at every commit,
   CHECK(opened.error().message ==
         "MariaDB 127.0.0.1:" + std::to_string(server.port()) +
             " database 'tandem' node 'n1': the server does not flush its log at every commit "
-            "(innodb_flush_log_at_trx_commit=2); start it with --innodb-flush-log-at-trx-commit=1 or run SET GLOBAL "
+            "(innodb_flush_log_at_trx_commit=2); start it with --innodb-flush-log-at-trx-commit=1 or run SET "
+            "GLOBAL "
             "innodb_flush_log_at_trx_commit=1");
   server.run_sql("SET GLOBAL innodb_flush_log_at_trx_commit=1");
   CHECK(open_storage(server.spec(), "n1").ok());
 
   // A table without durable transactions is refused too.
   server.run_sql(
-      "DROP TABLE tandem.tandem_kv; CREATE TABLE tandem.tandem_kv (node VARBINARY(64) NOT NULL, k VARBINARY(900) "
+      "DROP TABLE tandem.tandem_kv; CREATE TABLE tandem.tandem_kv (node VARBINARY(64) NOT NULL, k "
+      "VARBINARY(900) "
       "NOT NULL, v LONGBLOB NOT NULL, PRIMARY KEY (node, k)) ENGINE=MyISAM");
   auto myisam = open_storage(server.spec(), "n1");
   REQUIRE(!myisam.ok());
   CHECK(myisam.error().code == Errc::kFailedPrecondition);
-  CHECK_THAT(myisam.error().message, Catch::EndsWith("table tandem_kv uses engine 'MyISAM', which has no durable "
-                                                     "transactions; run ALTER TABLE tandem_kv ENGINE=InnoDB"));
+  CHECK_THAT(myisam.error().message,
+             Catch::EndsWith("table tandem_kv uses engine 'MyISAM', which has no durable "
+                             "transactions; run ALTER TABLE tandem_kv ENGINE=InnoDB"));
 }
 
 TEST_CASE("MariaDbStorage: random put, erase, sync and reopen sequences match a model") {

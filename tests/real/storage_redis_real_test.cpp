@@ -1,6 +1,10 @@
 // RedisStorage against a throwaway redis-server (tests/real/support/redis_server.h): the Storage contract,
 // acknowledged writes surviving kill -9 of the server, syncs failing while it is down and succeeding after, a
 // server without fsync-always refused, and the model property.
+#include <rapidcheck.h>
+#include <rapidcheck/catch.h>
+
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 
@@ -8,10 +12,6 @@
 #include "tests/real/support/redis_server.h"
 #include "tests/real/support/server_store_checks.h"
 #include "tests/real/support/storage_model_property.h"
-
-#include <catch2/catch.hpp>
-#include <rapidcheck.h>
-#include <rapidcheck/catch.h>
 
 namespace tandem::real {
 namespace {
@@ -30,7 +30,8 @@ TEST_CASE("RedisStorage: storage contract on redis-server (nodes and prefixes sh
   CHECK(open_or_fail(server.spec("other-app"), "node-1")->scan("").empty());
 }
 
-TEST_CASE("RedisStorage: kill -9 of redis-server keeps all 200 acknowledged writes, syncs fail while it is down") {
+TEST_CASE(
+    "RedisStorage: kill -9 of redis-server keeps all 200 acknowledged writes, syncs fail while it is down") {
   if (!RedisServer::available()) {
     WARN(RedisServer::kMissingWarning);
     return;
@@ -49,11 +50,12 @@ TEST_CASE("RedisStorage: a server that does not fsync every write is refused at 
   auto opened = open_storage(server.spec(), "n1");
   REQUIRE(!opened.ok());
   CHECK(opened.error().code == Errc::kFailedPrecondition);
-  CHECK(opened.error().message ==
-        "Redis 127.0.0.1:" + std::to_string(server.port()) +
-            " hash 'tandem:n1': the server does not fsync every write (appendonly='yes', appendfsync='everysec'); "
-            "start redis-server with --appendonly yes --appendfsync always, or run CONFIG SET appendonly yes and "
-            "CONFIG SET appendfsync always");
+  CHECK(opened.error().message == "Redis 127.0.0.1:" + std::to_string(server.port()) +
+                                      " hash 'tandem:n1': the server does not fsync every write "
+                                      "(appendonly='yes', appendfsync='everysec'); "
+                                      "start redis-server with --appendonly yes --appendfsync always, or run "
+                                      "CONFIG SET appendonly yes and "
+                                      "CONFIG SET appendfsync always");
   REQUIRE(testing::probe_loopback(server.port(), "CONFIG SET appendfsync always\r\n").starts_with("+OK"));
   CHECK(open_storage(server.spec(), "n1").ok());
 }

@@ -1,10 +1,13 @@
-// SqliteStorage and open_storage("sqlite:..."): the Storage contract, durability across a SIGKILL of the owning
-// process, and a RapidCheck property over random put/erase/sync/reopen sequences against a model.
+// SqliteStorage and open_storage("sqlite:..."): the Storage contract, durability across a SIGKILL of the
+// owning process, and a RapidCheck property over random put/erase/sync/reopen sequences against a model.
+#include <rapidcheck.h>
+#include <rapidcheck/catch.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -14,10 +17,6 @@
 #include "tests/real/support/storage_contract.h"
 #include "tests/real/support/storage_model_property.h"
 #include "tests/real/support/temp_dir.h"
-
-#include <catch2/catch.hpp>
-#include <rapidcheck.h>
-#include <rapidcheck/catch.h>
 
 namespace tandem::real {
 namespace {
@@ -73,7 +72,8 @@ TEST_CASE("SqliteStorage: a process killed by SIGKILL keeps every synced write (
   CHECK(!store->get("pending").has_value());
 }
 
-TEST_CASE("SqliteStorage: a sync that cannot get the write lock fails with kStorageFailure and keeps its batch") {
+TEST_CASE(
+    "SqliteStorage: a sync that cannot get the write lock fails with kStorageFailure and keeps its batch") {
   TempDir dir("sqlite-locked");
   const std::string spec = "sqlite:" + dir.path();
   std::unique_ptr<Storage> store = open_or_fail(spec, "n");
@@ -89,8 +89,9 @@ TEST_CASE("SqliteStorage: a sync that cannot get the write lock fails with kStor
   const Status locked = run_sync(*store);
   REQUIRE(!locked.ok());
   CHECK(locked.code() == Errc::kStorageFailure);
-  CHECK_THAT(locked.error().message, Catch::StartsWith("SQLite database '" + dir.path() +
-                                                       "/n.db': cannot begin a transaction: database is locked"));
+  CHECK_THAT(locked.error().message,
+             Catch::StartsWith("SQLite database '" + dir.path() +
+                               "/n.db': cannot begin a transaction: database is locked"));
   CHECK(dynamic_cast<BatchedStorage&>(*store).pending_size() == 2);
 
   // The lock goes; the next sync carries the kept batch.

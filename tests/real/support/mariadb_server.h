@@ -1,10 +1,10 @@
 // MariaDbServer: a throwaway MariaDB for one test, on 127.0.0.1 at a free port, in a fresh temp dir.
 //
-// mariadbd runs with --skip-grant-tables (any user, no password: it listens on loopback only and lives for one
-// test), --user=root when the test runs as root (mariadbd refuses root otherwise), a small buffer pool and redo
-// log, and the default innodb_flush_log_at_trx_commit=1. The data directory starts empty: InnoDB creates its
-// own tablespace and redo log, and with --skip-grant-tables the system tables mariadb-install-db would make are
-// never read (the server logs warnings about them), so a start takes ~0.2 s instead of ~1.5 s.
+// mariadbd runs with --skip-grant-tables (any user, no password: it listens on loopback only and lives for
+// one test), --user=root when the test runs as root (mariadbd refuses root otherwise), a small buffer pool
+// and redo log, and the default innodb_flush_log_at_trx_commit=1. The data directory starts empty: InnoDB
+// creates its own tablespace and redo log, and with --skip-grant-tables the system tables mariadb-install-db
+// would make are never read (the server logs warnings about them), so a start takes ~0.2 s instead of ~1.5 s.
 // Lifecycle: the constructor starts the server and waits (bounded) until it sends its handshake;
 // kill() is kill -9; start() brings it back on the same port and data directory, where InnoDB recovers from
 // its redo log; restart() is both — the "state-store restart" fault. The destructor kills it and removes the
@@ -30,9 +30,7 @@ class MariaDbServer {
       "mariadbd or mariadb (the client) is not installed: skipped. Install the Debian package mariadb-server "
       "(cli/dev setup does).";
 
-  static bool available() {
-    return !find_binary("mariadbd").empty() && !find_binary("mariadb").empty();
-  }
+  static bool available() { return !find_binary("mariadbd").empty() && !find_binary("mariadb").empty(); }
 
   MariaDbServer() : dir_("mariadb"), port_(free_loopback_port()) {
     std::filesystem::create_directories(data_dir());
@@ -47,11 +45,17 @@ class MariaDbServer {
   std::string log_path() const { return dir_.path() + "/mariadb.log"; }
 
   void start() {
-    std::vector<std::string> argv = {find_binary("mariadbd"), "--no-defaults", "--datadir=" + data_dir(),
-                                     "--socket=" + dir_.path() + "/mariadb.sock", "--port=" + std::to_string(port_),
-                                     "--bind-address=127.0.0.1", "--pid-file=" + dir_.path() + "/mariadb.pid",
-                                     "--log-error=" + log_path(), "--skip-grant-tables",
-                                     "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=8M",
+    std::vector<std::string> argv = {find_binary("mariadbd"),
+                                     "--no-defaults",
+                                     "--datadir=" + data_dir(),
+                                     "--socket=" + dir_.path() + "/mariadb.sock",
+                                     "--port=" + std::to_string(port_),
+                                     "--bind-address=127.0.0.1",
+                                     "--pid-file=" + dir_.path() + "/mariadb.pid",
+                                     "--log-error=" + log_path(),
+                                     "--skip-grant-tables",
+                                     "--innodb-buffer-pool-size=16M",
+                                     "--innodb-log-file-size=8M",
                                      "--performance-schema=OFF"};
     if (::geteuid() == 0) argv.push_back("--user=root");
     process_.start(argv, log_path());

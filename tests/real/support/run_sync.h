@@ -15,7 +15,7 @@ inline Status run_sync(Storage& storage) {
   std::optional<Status> status;
   Scope scope;
   scope.spawn([](Storage& store, std::optional<Status>& out) -> Task<void> { out = co_await store.sync(); }(
-      storage, status));
+                                                                 storage, status));
   TANDEM_CHECK(status.has_value(), "a real store's sync() suspended; run it on an event loop instead");
   return *status;
 }

@@ -72,8 +72,8 @@ inline std::string probe_loopback(uint16_t port, const std::string& request) {
   address.sin_port = htons(port);
   std::string reply;
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-      (request.empty() || ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-                              static_cast<ssize_t>(request.size()))) {
+      (request.empty() ||
+       ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(request.size()))) {
     char buffer[256];
     const ssize_t received = ::recv(fd, buffer, sizeof(buffer), 0);
     if (received > 0) reply.assign(buffer, static_cast<size_t>(received));
@@ -153,8 +153,8 @@ class ServerProcess {
   pid_t pid_ = -1;
 };
 
-// Polls `ready()` every 20 ms until it holds, `process` exits, or `timeout_ms` passes; throws with the log tail
-// otherwise. The bound keeps a broken server from hanging the test suite.
+// Polls `ready()` every 20 ms until it holds, `process` exits, or `timeout_ms` passes; throws with the log
+// tail otherwise. The bound keeps a broken server from hanging the test suite.
 template <typename Ready>
 void wait_until_ready(ServerProcess& process, const std::string& what, const std::string& log_path,
                       int timeout_ms, Ready ready) {
@@ -165,8 +165,8 @@ void wait_until_ready(ServerProcess& process, const std::string& what, const std
                                log_tail(log_path));
     }
     if (std::chrono::steady_clock::now() > deadline) {
-      throw std::runtime_error(what + " did not answer within " + std::to_string(timeout_ms) + " ms; its log " +
-                               log_path + " ends with:\n" + log_tail(log_path));
+      throw std::runtime_error(what + " did not answer within " + std::to_string(timeout_ms) +
+                               " ms; its log " + log_path + " ends with:\n" + log_tail(log_path));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

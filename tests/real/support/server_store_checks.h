@@ -2,6 +2,7 @@
 // (RedisServer, MariaDbServer: kill(), start(), restart(), spec()).
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 
@@ -9,8 +10,6 @@
 #include "real_backend/storage/batched_storage.h"
 #include "real_backend/storage/storage_config.h"
 #include "tests/real/support/storage_contract.h"
-
-#include <catch2/catch.hpp>
 
 namespace tandem::testing {
 

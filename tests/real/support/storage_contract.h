@@ -1,8 +1,9 @@
 // The Storage contract (core/env/storage.h) as one check every real store must pass, plus helpers the store
-// tests share. `open` opens the same node's store again each time it is called (a reopen); the store must start
-// empty.
+// tests share. `open` opens the same node's store again each time it is called (a reopen); the store must
+// start empty.
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <cstddef>
 #include <functional>
 #include <memory>
@@ -12,8 +13,6 @@
 
 #include "core/env/storage.h"
 #include "tests/real/support/run_sync.h"
-
-#include <catch2/catch.hpp>
 
 namespace tandem::testing {
 
@@ -98,7 +97,8 @@ inline void check_storage_contract(const OpenStorage& open) {
   }
 }
 
-// Writes `batches` batches of `batch_size` keys "key-<n>" under `prefix`, syncing each; REQUIREs every sync ok.
+// Writes `batches` batches of `batch_size` keys "key-<n>" under `prefix`, syncing each; REQUIREs every sync
+// ok.
 inline void write_acknowledged(Storage& store, const std::string& prefix, size_t batches, size_t batch_size) {
   for (size_t batch = 0; batch < batches; ++batch) {
     for (size_t i = 0; i < batch_size; ++i) {

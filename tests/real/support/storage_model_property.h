@@ -4,6 +4,8 @@
 // not yet synced when they close (real_backend/storage/batched_storage.h).
 #pragma once
 
+#include <rapidcheck.h>
+
 #include <functional>
 #include <map>
 #include <memory>
@@ -13,8 +15,6 @@
 
 #include "core/env/storage.h"
 #include "tests/real/support/run_sync.h"
-
-#include <rapidcheck.h>
 
 namespace tandem::testing {
 
@@ -36,10 +36,10 @@ inline rc::Gen<StoreOp> store_op_gen() {
   // Few keys, so puts, erases and overwrites hit the same keys; binary ones to test ordering.
   const std::vector<std::string> keys = {""s, "a"s, "ab"s, "b"s, "b\0"s, "b\0c"s, "\x7f"s, "\x80"s, "\xff"s};
   return rc::gen::oneOf(
-      rc::gen::build<StoreOp>(rc::gen::set(&StoreOp::kind, rc::gen::just(StoreOp::kPut)),
-                              rc::gen::set(&StoreOp::key, rc::gen::elementOf(keys)),
-                              rc::gen::set(&StoreOp::value, rc::gen::container<std::string>(
-                                                                rc::gen::arbitrary<char>()))),
+      rc::gen::build<StoreOp>(
+          rc::gen::set(&StoreOp::kind, rc::gen::just(StoreOp::kPut)),
+          rc::gen::set(&StoreOp::key, rc::gen::elementOf(keys)),
+          rc::gen::set(&StoreOp::value, rc::gen::container<std::string>(rc::gen::arbitrary<char>()))),
       rc::gen::build<StoreOp>(rc::gen::set(&StoreOp::kind, rc::gen::just(StoreOp::kErase)),
                               rc::gen::set(&StoreOp::key, rc::gen::elementOf(keys))),
       rc::gen::build<StoreOp>(rc::gen::set(&StoreOp::kind, rc::gen::just(StoreOp::kSync))),

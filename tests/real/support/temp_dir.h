@@ -1,5 +1,5 @@
-// TempDir: a fresh directory under `base` (default $TMPDIR, else /tmp), removed with everything in it when the
-// object dies.
+// TempDir: a fresh directory under `base` (default $TMPDIR, else /tmp), removed with everything in it when
+// the object dies.
 #pragma once
 
 #include <stdlib.h>
@@ -18,7 +18,8 @@ class TempDir {
     const char* tmpdir = std::getenv("TMPDIR");
     if (base.empty()) base = tmpdir != nullptr && *tmpdir != '\0' ? tmpdir : "/tmp";
     std::string pattern = base + "/tandem-" + label + "-XXXXXX";
-    TANDEM_CHECK(mkdtemp(pattern.data()) != nullptr, "cannot create a temporary directory; is $TMPDIR writable?");
+    TANDEM_CHECK(mkdtemp(pattern.data()) != nullptr,
+                 "cannot create a temporary directory; is $TMPDIR writable?");
     path_ = pattern;
   }
   ~TempDir() {
