@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <string>
 
+#include "real_backend/net/admin_client.h"
 #include "tests/real/net_test_support.h"
 
 namespace tandem::real {
@@ -88,6 +89,14 @@ TEST_CASE("GrpcTransport security: TLS with a test certificate carries messages 
   REQUIRE(loop.run_until([&] { return !at_plain.bounces.empty(); }, kTestTimeout));
   CHECK(at_plain.bounces.front().second == Errc::kUnreachable);
   CHECK(at_b.messages.size() == 1);
+
+  // The Admin service over TLS: a client with the cluster's files gets in, a plaintext one does not.
+  AdminClient admin(local_endpoint(b->port()), "", tls.tls);
+  Result<TransportStats> stats = admin.stats();
+  REQUIRE(stats.ok());
+  CHECK(stats.value().delivered == 1);
+  AdminClient plain_admin(local_endpoint(b->port()));
+  CHECK_FALSE(plain_admin.stats(2s).ok());
 
   TransportOptions missing;
   missing.tls = TlsFiles{dir + "/nope.pem", dir + "/key.pem", dir + "/cert.pem"};
