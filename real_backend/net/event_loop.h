@@ -72,7 +72,7 @@ class EventLoop {
   // Whether the calling thread is the one running the loop now.
   bool in_loop_thread() const { return running_thread_.load() == std::this_thread::get_id(); }
 
-  // Timers queued (including stale wakeups not yet shed) and functions posted but not yet run: for tests.
+  // Timers queued, including stale wakeups not yet shed: for tests.
   size_t pending_timers() const { return timers_.size(); }
 
  private:

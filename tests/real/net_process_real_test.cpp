@@ -1,4 +1,5 @@
-// GrpcTransport against a peer in another process: kill -9 of the peer, then a restart on the same port.
+// GrpcTransport against a peer in another process: SIGSTOP/SIGCONT, kill -9 of the peer, then a restart on the
+// same port.
 // The peer is this test binary re-executed with the hidden test case "[net_child]" (configured by environment).
 #include <catch2/catch.hpp>
 
@@ -98,6 +99,7 @@ class ChildNode {
     ::close(stdout_fd_);
   }
   uint16_t port() const { return port_; }
+  void signal(int number) { REQUIRE(::kill(pid_, number) == 0); }
   void kill9() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);
@@ -133,7 +135,7 @@ class ChildNode {
   uint16_t port_ = 0;
 };
 
-TEST_CASE("GrpcTransport process: a peer killed with kill -9 bounces kUnreachable, and is reachable again once restarted on its port") {
+TEST_CASE("GrpcTransport process: a paused peer delays delivery, a peer killed with kill -9 bounces kUnreachable, a restart on its port is reachable again") {
   EventLoop loop;
   auto a = started_transport(loop, 1);
   Inbox at_a;
@@ -146,6 +148,18 @@ TEST_CASE("GrpcTransport process: a peer killed with kill -9 bounces kUnreachabl
   REQUIRE(loop.run_until([&] { return at_a.messages.size() == 1; }, kTestTimeout));
   CHECK(at_a.messages.front().kind == kEchoKind);
   CHECK(at_a.messages.front().payload == "ping");
+
+  // SIGSTOP: the open stream just stalls — no notice, no loss — and SIGCONT lets the message through (the sim's
+  // pause defers deliveries the same way).
+  child->signal(SIGSTOP);
+  a->send(Message{{1, 7}, {2, 5}, 20, 100, "during the pause"});
+  loop.run_for(300ms);
+  CHECK(at_a.messages.size() == 1);
+  CHECK(at_a.bounces.empty());
+  child->signal(SIGCONT);
+  REQUIRE(loop.run_until([&] { return at_a.messages.size() == 2; }, kTestTimeout));
+  CHECK(at_a.messages.back().payload == "during the pause");
+  at_a.messages.pop_back();
 
   child->kill9();
   loop.run_for(100ms);  // let the transport see the connection drop
