@@ -32,9 +32,12 @@ class MariaDbServer {
 
   static bool available() { return !find_binary("mariadbd").empty() && !find_binary("mariadb").empty(); }
 
-  MariaDbServer() : dir_("mariadb"), port_(free_loopback_port()) {
+  MariaDbServer() : dir_("mariadb") {
     std::filesystem::create_directories(data_dir());
-    start();
+    start_on_free_port([&](uint16_t port) {
+      port_ = port;
+      start();
+    });
   }
 
   uint16_t port() const { return port_; }
@@ -91,7 +94,7 @@ class MariaDbServer {
   std::string data_dir() const { return dir_.path() + "/data"; }
 
   TempDir dir_;  // declared first: destroyed after the process is killed
-  uint16_t port_;
+  uint16_t port_ = 0;
   ServerProcess process_;
 };
 

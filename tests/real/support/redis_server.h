@@ -23,7 +23,12 @@ class RedisServer {
 
   static bool available() { return !find_binary("redis-server").empty(); }
 
-  RedisServer() : dir_("redis"), port_(free_loopback_port()) { start(); }
+  RedisServer() : dir_("redis") {
+    start_on_free_port([&](uint16_t port) {
+      port_ = port;
+      start();
+    });
+  }
 
   uint16_t port() const { return port_; }
   // The open_storage spec of this server, e.g. "redis://127.0.0.1:41234/test".
@@ -48,7 +53,7 @@ class RedisServer {
 
  private:
   TempDir dir_;  // declared first: destroyed after the process is killed
-  uint16_t port_;
+  uint16_t port_ = 0;
   ServerProcess process_;
 };
 

@@ -94,6 +94,23 @@ inline std::string log_tail(const std::string& path, size_t max_lines = 15) {
   return tail;
 }
 
+// Runs `start(port)` on a fresh free port, up to kPortAttempts times: another process may bind the port
+// between free_loopback_port() and the server's own bind. Returns the port that worked; rethrows the last
+// failure.
+inline constexpr int kPortAttempts = 3;
+template <typename Start>
+uint16_t start_on_free_port(Start start) {
+  for (int attempt = 1;; ++attempt) {
+    const uint16_t port = free_loopback_port();
+    try {
+      start(port);
+      return port;
+    } catch (const std::runtime_error&) {
+      if (attempt == kPortAttempts) throw;
+    }
+  }
+}
+
 class ServerProcess {
  public:
   ServerProcess() = default;
@@ -165,6 +182,7 @@ void wait_until_ready(ServerProcess& process, const std::string& what, const std
                                log_tail(log_path));
     }
     if (std::chrono::steady_clock::now() > deadline) {
+      process.kill_hard();  // a server that did not come up in time is of no use; don't leave it running
       throw std::runtime_error(what + " did not answer within " + std::to_string(timeout_ms) +
                                " ms; its log " + log_path + " ends with:\n" + log_tail(log_path));
     }
