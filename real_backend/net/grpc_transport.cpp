@@ -140,7 +140,8 @@ void GrpcTransport::shutdown() {
     std::unique_lock<std::mutex> lock(core.live_mutex);
     if (!core.live_changed.wait_for(lock, kShutdownWait, [&core] { return core.live_links == 0; })) {
       core.log.write(LogLevel::kError, "transport",
-                     std::to_string(core.live_links) + " streams still open " + "10 s after shutdown began");
+                     std::to_string(core.live_links) + " streams still open 10 s after shutdown began (gRPC did "
+                                                       "not finish their callbacks); stopping anyway");
     }
   }
   if (core.server) core.server->Wait();
