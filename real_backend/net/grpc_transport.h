@@ -1,7 +1,7 @@
 // GrpcTransport: core's Transport between real processes, over one gRPC stream per ordered pair of nodes.
 //
 // Contract (core/env/transport.h, and where the real world differs from the sim, docs/real_backend_net.md):
-// - Threads: send/bind/unbind/allocate_port/set_peer/set_filter run on the loop thread (or before the loop runs,
+// - Threads: send/bind/unbind/allocate_port/set_peer/shutdown run on the loop thread (or before the loop runs,
 //   on the thread that will run it). gRPC's threads read and write the streams and hand every received frame to
 //   the loop with post(); bound Receivers are only ever called on the loop thread. stats() and the filter calls
 //   are thread-safe.
@@ -27,10 +27,10 @@
 //
 // Lifecycle:
 //
-//   constructed ──start()──> SERVING ──shutdown() / ~GrpcTransport──> SHUT DOWN
-//        │                                                  (streams cancelled, server stopped, every gRPC
-//        └── start() failed (port taken, bad TLS file): the error says which; shutdown() still safe
-//                                                           callback finished; later sends are dropped)
+//   constructed ──start()──> SERVING ──shutdown() or ~GrpcTransport──> SHUT DOWN
+//        │                                      streams cancelled, server stopped, every gRPC callback
+//        │                                      finished; later sends are dropped, Receivers never called
+//        └── start() failed (port taken, bad TLS file): the error says which; shutdown() is still safe
 //
 // The EventLoop must outlive the transport.
 #pragma once
