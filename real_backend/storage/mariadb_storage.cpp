@@ -86,37 +86,43 @@ Status MariaDbStorage::connect() {
               "innodb_flush_log_at_trx_commit=1");
     }
   }
-  if (status.ok()) {
-    status = query("CREATE DATABASE IF NOT EXISTS `" + options_.database + "`", "cannot create the database");
-  }
+  // Create the database and the table only when missing, so a user without CREATE rights can use existing
+  // ones.
   if (status.ok() && mysql_select_db(connection_, options_.database.c_str()) != 0) {
-    status = failure(Errc::kStorageFailure, "cannot use the database");
+    status = query("CREATE DATABASE IF NOT EXISTS `" + options_.database + "`", "cannot create the database");
+    if (status.ok() && mysql_select_db(connection_, options_.database.c_str()) != 0) {
+      status = failure(Errc::kStorageFailure, "cannot use the database");
+    }
   }
-  if (status.ok()) {
+  std::string engine;
+  if (status.ok()) status = table_engine(engine);
+  if (status.ok() && engine.empty()) {
     status = query(
         "CREATE TABLE IF NOT EXISTS tandem_kv (node VARBINARY(64) NOT NULL, k VARBINARY(3000) NOT NULL, "
         "v LONGBLOB NOT NULL, PRIMARY KEY (node, k)) ENGINE=InnoDB",
         "cannot create table tandem_kv");
+    if (status.ok()) status = table_engine(engine);
   }
-  if (status.ok()) {
-    // A table someone made with another engine (MyISAM) would make a batch neither atomic nor durable.
-    status = query(
-        "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND "
-        "TABLE_NAME = 'tandem_kv'",
-        "cannot read the engine of table tandem_kv");
-  }
-  if (status.ok()) {
-    ResultSet result(mysql_store_result(connection_));
-    MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
-    const std::string engine = row != nullptr && row[0] != nullptr ? row[0] : "";
-    if (engine != "InnoDB") {
-      status = failure(Errc::kFailedPrecondition, "table tandem_kv uses engine '" + engine +
-                                                      "', which has no durable transactions; run ALTER TABLE "
-                                                      "tandem_kv ENGINE=InnoDB");
-    }
+  // A table someone made with another engine (MyISAM) would make a batch neither atomic nor durable.
+  if (status.ok() && engine != "InnoDB") {
+    status = failure(Errc::kFailedPrecondition, "table tandem_kv uses engine '" + engine +
+                                                    "', which has no durable transactions; run ALTER TABLE "
+                                                    "tandem_kv ENGINE=InnoDB");
   }
   if (!status.ok()) disconnect();
   return status;
+}
+
+Status MariaDbStorage::table_engine(std::string& engine) {
+  Status status = query(
+      "SELECT ENGINE FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = "
+      "'tandem_kv'",
+      "cannot read the engine of table tandem_kv");
+  if (!status.ok()) return status;
+  ResultSet result(mysql_store_result(connection_));
+  MYSQL_ROW row = result ? mysql_fetch_row(result.get()) : nullptr;
+  engine = row != nullptr && row[0] != nullptr ? row[0] : "";
+  return {};
 }
 
 Status MariaDbStorage::load() {

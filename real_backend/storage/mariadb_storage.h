@@ -2,8 +2,9 @@
 //
 // Contract:
 // - One InnoDB table `tandem_kv(node VARBINARY(64), k VARBINARY(3000), v LONGBLOB, PRIMARY KEY(node, k))` in
-//   the given database; open() creates the database and the table if missing and loads this node's rows.
-//   Keys longer than kMaxKeyBytes cannot be stored: a sync holding one fails (kStorageFailure, says so).
+//   the given database; open() creates the database and the table if missing (only then: a user without
+//   CREATE rights can use existing ones) and loads this node's rows. Keys longer than kMaxKeyBytes cannot be
+//   stored: a sync holding one fails (kStorageFailure, says so).
 // - Durability: the server must run with innodb_flush_log_at_trx_commit=1 (the default), so COMMIT returns
 //   only after the redo log is fsynced. open() and every reconnect check it and refuse a server without it
 //   (kFailedPrecondition at open, kStorageFailure at a later sync); likewise a tandem_kv table that is not
@@ -55,6 +56,7 @@ class MariaDbStorage final : public BatchedStorage {
   explicit MariaDbStorage(Options options) : options_(std::move(options)) {}
   Status connect();  // a fresh connection to a durable server, with database and table in place
   Status load();
+  Status table_engine(std::string& engine);  // "" when table tandem_kv does not exist
   Status try_write(const Batch& batch);
   Status query(const std::string& sql, std::string_view what);
   void disconnect();
