@@ -116,6 +116,15 @@ void GrpcTransport::set_peer(NodeId node, std::string endpoint) {
     }
     if (old_stream) old_stream->cancel();  // its unsent messages bounce kUnreachable
   }
+  const size_t colon = endpoint.rfind(':');
+  const bool has_port = colon != std::string::npos && colon > 0 && colon + 1 < endpoint.size() &&
+                        endpoint.find_first_not_of("0123456789", colon + 1) == std::string::npos;
+  if (!has_port) {
+    // Kept anyway (messages to the node will bounce kUnreachable), but said loudly: it is a configuration bug.
+    core.log.write(LogLevel::kError, "transport",
+                   "node " + std::to_string(node) + "'s endpoint '" + endpoint +
+                       "' is not HOST:PORT (fix: give its address as e.g. 127.0.0.1:7001)");
+  }
   auto peer = std::make_shared<detail::PeerLink>();
   peer->node = node;
   peer->endpoint = std::move(endpoint);

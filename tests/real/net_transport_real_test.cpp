@@ -90,6 +90,17 @@ TEST_CASE("GrpcTransport: a message to a node nobody named bounces kUnreachable"
   CHECK(at_a.bounces.front().second == Errc::kUnreachable);
 }
 
+TEST_CASE("GrpcTransport: a peer endpoint that is not HOST:PORT makes its messages bounce kUnreachable") {
+  EventLoop loop;
+  auto a = started_transport(loop, 1);
+  a->set_peer(2, "no-port-here");
+  Inbox at_a;
+  a->bind(7, &at_a);
+  a->send(Message{{1, 7}, {2, 5}, 20, 1, ""});
+  REQUIRE(loop.run_until([&] { return !at_a.bounces.empty(); }, kTestTimeout));
+  CHECK(at_a.bounces.front().second == Errc::kUnreachable);
+}
+
 TEST_CASE("GrpcTransport: messages to its own node go through the loop, and to an unbound own port bounce") {
   EventLoop loop;
   auto a = started_transport(loop, 1);
