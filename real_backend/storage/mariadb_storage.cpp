@@ -86,8 +86,7 @@ Status MariaDbStorage::connect() {
               "innodb_flush_log_at_trx_commit=1");
     }
   }
-  // Create the database and the table only when missing, so a user without CREATE rights can use existing
-  // ones.
+  // Create the database and table only when missing: a user without CREATE rights can use existing ones.
   if (status.ok() && mysql_select_db(connection_, options_.database.c_str()) != 0) {
     status = query("CREATE DATABASE IF NOT EXISTS `" + options_.database + "`", "cannot create the database");
     if (status.ok() && mysql_select_db(connection_, options_.database.c_str()) != 0) {
@@ -182,8 +181,7 @@ Status MariaDbStorage::try_write(const Batch& batch) {
   flush(upserts, "", "cannot write keys");
   flush(deletes, ")", "cannot delete keys");
   if (status.ok()) status = query("COMMIT", "cannot commit the batch");
-  // Whatever failed, start over on a fresh connection: the server rolls back the open transaction when it
-  // goes.
+  // Whatever failed, start over on a fresh connection; the server rolls back the open transaction.
   if (!status.ok()) disconnect();
   return status;
 }

@@ -11,8 +11,8 @@
 //   InnoDB.
 // - sync() writes the pending batch in one transaction: multi-row REPLACE and DELETE statements, then COMMIT.
 // - A broken connection is dropped and a sync reconnects: at most kSyncAttempts attempts per sync,
-// reconnecting
-//   before each retry; when all fail the sync returns kStorageFailure and the batch stays pending.
+//   reconnecting before each retry; when all fail the sync returns kStorageFailure and the batch stays
+//   pending.
 #pragma once
 
 #include <cstddef>

@@ -6,12 +6,10 @@
 // - Durability: the server must run with `appendonly yes` and `appendfsync always`, so Redis fsyncs its
 //   append-only file before it replies to a write. open() (and every reconnect) checks both with CONFIG GET
 //   and refuses a server without them (kFailedPrecondition at open, kStorageFailure at a later sync).
-// - sync() sends the pending batch as one MULTI / HSET / HDEL / EXEC transaction; an EXEC reply means the
-// batch
-//   is applied atomically and on disk.
+// - sync() sends the pending batch as one MULTI / HSET / HDEL / EXEC transaction; an EXEC reply means
+//   the batch is applied atomically and on disk.
 // - A broken connection (server killed, restarted, timed out) is dropped and a sync reconnects: each sync
-// makes
-//   at most kSyncAttempts attempts, reconnecting before each retry. When all fail the sync returns
+//   makes at most kSyncAttempts attempts, reconnecting before each retry. When all fail the sync returns
 //   kStorageFailure and the batch stays pending (see batched_storage.h).
 #pragma once
 

@@ -1,11 +1,11 @@
 // open_storage: picks and opens a node's real Storage from a one-line spec (cluster file "storage",
-// --storage).
+// tandem cluster up --storage).
 //
 // Accepted specs (`node_name` keeps nodes that share one store apart):
-//   sqlite:/path/to/dir                              file <dir>/<node_name>.db (the directory is created)
-//   redis://host[:port][/prefix]                     hash "<prefix>:<node_name>"; port 6379, prefix "tandem"
-//   mysql://user[:password]@host[:port]/database     rows of table tandem_kv with node = <node_name>; port
-//   3306 mariadb://...                                    the same as mysql://
+//   sqlite:/path/to/dir                           file <dir>/<node_name>.db (the directory is created)
+//   redis://host[:port][/prefix]                  hash "<prefix>:<node_name>"; port 6379, prefix "tandem"
+//   mysql://user[:password]@host[:port]/database  table tandem_kv, rows of node <node_name>; port 3306
+//   mariadb://...                                 the same as mysql://
 // Contract: a malformed spec or node name fails with kInvalidArgument and a message that quotes the spec,
 // says what is wrong and lists the accepted forms; a store that cannot be reached fails with kStorageFailure;
 // a server not configured for durable writes fails with kFailedPrecondition saying which setting to change.

@@ -1,6 +1,6 @@
-// ServerProcess: one state-store server (redis-server, mariadbd) run by a test as a child process, plus the
-// helpers the fixtures share: finding a binary, picking a free loopback port, waiting (bounded) until a port
-// answers.
+// ServerProcess: one state-store server (redis-server, mariadbd) run by a test as a child process, plus
+// the helpers the fixtures share: finding a binary, picking a free loopback port, waiting (bounded) until
+// a port answers.
 //
 // Lifecycle:  stopped ──start()──> running ──kill_hard() (SIGKILL + reap)──> stopped ──start()──> ...
 // The child gets PR_SET_PDEATHSIG=SIGKILL, so a test process that dies never leaves a server behind, and its
@@ -95,8 +95,7 @@ inline std::string log_tail(const std::string& path, size_t max_lines = 15) {
 }
 
 // Runs `start(port)` on a fresh free port, up to kPortAttempts times: another process may bind the port
-// between free_loopback_port() and the server's own bind. Returns the port that worked; rethrows the last
-// failure.
+// between free_loopback_port() and the server's own bind. Returns the port that worked, or rethrows.
 inline constexpr int kPortAttempts = 3;
 template <typename Start>
 uint16_t start_on_free_port(Start start) {

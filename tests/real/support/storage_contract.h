@@ -97,8 +97,7 @@ inline void check_storage_contract(const OpenStorage& open) {
   }
 }
 
-// Writes `batches` batches of `batch_size` keys "key-<n>" under `prefix`, syncing each; REQUIREs every sync
-// ok.
+// Writes `batches` batches of `batch_size` keys "key-<n>" under `prefix`, syncing each (each must be ok).
 inline void write_acknowledged(Storage& store, const std::string& prefix, size_t batches, size_t batch_size) {
   for (size_t batch = 0; batch < batches; ++batch) {
     for (size_t i = 0; i < batch_size; ++i) {
