@@ -46,9 +46,8 @@ std::string config_value(const redisReply* reply) {
 
 }  // namespace
 
-Result<std::unique_ptr<RedisStorage>> RedisStorage::open(std::string host, uint16_t port,
-                                                         std::string hash_key) {
-  std::unique_ptr<RedisStorage> storage(new RedisStorage(std::move(host), port, std::move(hash_key)));
+Result<std::unique_ptr<RedisStorage>> RedisStorage::open(Options options) {
+  std::unique_ptr<RedisStorage> storage(new RedisStorage(std::move(options)));
   if (Status connected = storage->connect(); !connected.ok()) return connected.error();
   if (Status loaded = storage->load(); !loaded.ok()) return loaded.error();
   return storage;
@@ -57,7 +56,8 @@ Result<std::unique_ptr<RedisStorage>> RedisStorage::open(std::string host, uint1
 RedisStorage::~RedisStorage() { disconnect(); }
 
 Error RedisStorage::failure(Errc code, std::string_view what) const {
-  std::string message = "Redis " + host_ + ":" + std::to_string(port_) + " hash '" + hash_key_ + "': ";
+  std::string message =
+      "Redis " + options_.host + ":" + std::to_string(options_.port) + " hash '" + options_.hash_key + "': ";
   message += what;
   if (context_ != nullptr && context_->err != 0) message += std::string(": ") + context_->errstr;
   return make_error(code, std::move(message));
@@ -70,21 +70,28 @@ void RedisStorage::disconnect() {
 
 Status RedisStorage::connect() {
   disconnect();
-  context_ = redisConnectWithTimeout(host_.c_str(), port_, to_timeval(kConnectTimeoutMs));
+  context_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, to_timeval(kConnectTimeoutMs));
   if (context_ == nullptr || context_->err != 0) {
     Error error = failure(Errc::kStorageFailure, "cannot connect; is redis-server running there?");
     disconnect();
     return error;
   }
   redisSetTimeout(context_, to_timeval(kCommandTimeoutMs));
-  const std::string appendonly = config_value(command(context_, {"CONFIG", "GET", "appendonly"}).get());
-  const std::string appendfsync = config_value(command(context_, {"CONFIG", "GET", "appendfsync"}).get());
-  if (context_->err != 0) {
-    Error error =
-        failure(Errc::kStorageFailure, "lost the connection while checking the server's configuration");
-    disconnect();
-    return error;
+  if (!options_.password.empty()) {
+    Reply auth = options_.user.empty() ? command(context_, {"AUTH", options_.password})
+                                       : command(context_, {"AUTH", options_.user, options_.password});
+    if (auth == nullptr || auth->type == REDIS_REPLY_ERROR) {
+      Error error = failure(Errc::kStorageFailure, "authentication failed (" +
+                                                       std::string(auth != nullptr ? auth->str : "no reply") +
+                                                       "); check the user and password in the redis:// spec");
+      disconnect();
+      return error;
+    }
   }
+  std::string appendonly;
+  std::string appendfsync;
+  if (Status read = read_config("appendonly", appendonly); !read.ok()) return read;
+  if (Status read = read_config("appendfsync", appendfsync); !read.ok()) return read;
   if (appendonly != "yes" || appendfsync != "always") {
     Error error = failure(Errc::kFailedPrecondition,
                           "the server does not fsync every write (appendonly='" + appendonly +
@@ -97,8 +104,28 @@ Status RedisStorage::connect() {
   return {};
 }
 
+Status RedisStorage::read_config(const char* name, std::string& value) {
+  Reply reply = command(context_, {"CONFIG", "GET", name});
+  if (reply != nullptr && reply->type == REDIS_REPLY_ERROR) {
+    Error error = failure(Errc::kStorageFailure, std::string("cannot read the server's ") + name +
+                                                     " setting (" + reply->str +
+                                                     "); a server with a password needs it in the spec: "
+                                                     "redis://[user]:password@host[:port][/prefix]");
+    disconnect();
+    return error;
+  }
+  if (reply == nullptr) {
+    Error error =
+        failure(Errc::kStorageFailure, "lost the connection while checking the server's configuration");
+    disconnect();
+    return error;
+  }
+  value = config_value(reply.get());
+  return {};
+}
+
 Status RedisStorage::load() {
-  Reply reply = command(context_, {"HGETALL", hash_key_});
+  Reply reply = command(context_, {"HGETALL", options_.hash_key});
   if (reply == nullptr) return failure(Errc::kStorageFailure, "HGETALL failed");
   if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
     return failure(Errc::kStorageFailure,
@@ -121,9 +148,9 @@ Status RedisStorage::try_write(const Batch& batch) {
   append(context_, {"MULTI"});
   for (const auto& [key, value] : batch) {
     if (value) {
-      append(context_, {"HSET", hash_key_, key, *value});
+      append(context_, {"HSET", options_.hash_key, key, *value});
     } else {
-      append(context_, {"HDEL", hash_key_, key});
+      append(context_, {"HDEL", options_.hash_key, key});
     }
   }
   append(context_, {"EXEC"});

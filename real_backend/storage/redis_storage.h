@@ -2,7 +2,7 @@
 //
 // Contract:
 // - Every entry of the node is a field of the hash `hash_key` (open_storage uses "<prefix>:<node_name>");
-//   open() loads the whole hash with HGETALL.
+//   open() loads the whole hash with HGETALL. With a password, every connection starts with AUTH.
 // - Durability: the server must run with `appendonly yes` and `appendfsync always`, so Redis fsyncs its
 //   append-only file before it replies to a write. open() (and every reconnect) checks both with CONFIG GET
 //   and refuses a server without them (kFailedPrecondition at open, kStorageFailure at a later sync).
@@ -30,24 +30,30 @@ class RedisStorage final : public BatchedStorage {
   static constexpr int kConnectTimeoutMs = 2000;  // a server that does not accept by then counts as down
   static constexpr int kCommandTimeoutMs = 5000;  // a stopped server fails the sync instead of hanging it
 
-  static Result<std::unique_ptr<RedisStorage>> open(std::string host, uint16_t port, std::string hash_key);
+  struct Options {
+    std::string host = "127.0.0.1";
+    uint16_t port = 6379;
+    std::string hash_key;  // the node's hash
+    std::string user;      // empty: AUTH with the password alone (requirepass); both empty: no AUTH
+    std::string password;
+  };
+
+  static Result<std::unique_ptr<RedisStorage>> open(Options options);
   ~RedisStorage() override;
 
  protected:
   Status write_batch(const Batch& batch) override;
 
  private:
-  RedisStorage(std::string host, uint16_t port, std::string hash_key)
-      : host_(std::move(host)), port_(port), hash_key_(std::move(hash_key)) {}
-  Status connect();  // a fresh connection whose server is configured for durable writes
+  explicit RedisStorage(Options options) : options_(std::move(options)) {}
+  Status connect();  // a fresh, authenticated connection whose server is configured for durable writes
+  Status read_config(const char* name, std::string& value);
   Status load();
   Status try_write(const Batch& batch);
   void disconnect();
   Error failure(Errc code, std::string_view what) const;  // names the server and the hash
 
-  std::string host_;
-  uint16_t port_;
-  std::string hash_key_;
+  Options options_;
   redisContext* context_ = nullptr;  // null while disconnected
 };
 

@@ -12,9 +12,20 @@
 namespace tandem::real {
 namespace {
 
+// The spec with its password (between "user:" and the last '@') replaced by ***, for error messages and logs.
+std::string redacted(std::string_view spec) {
+  const size_t scheme_end = spec.find("://");
+  const size_t at = spec.rfind('@');
+  if (scheme_end == std::string_view::npos || at == std::string_view::npos || at < scheme_end) {
+    return std::string(spec);
+  }
+  const size_t colon = spec.find(':', scheme_end + 3);
+  if (colon == std::string_view::npos || colon > at) return std::string(spec);
+  return std::string(spec.substr(0, colon + 1)) + "***" + std::string(spec.substr(at));
+}
+
 Error bad_spec(std::string_view spec, std::string_view why) {
-  return make_error(Errc::kInvalidArgument, "bad storage spec '" + std::string(spec) +
-                                                "': " + std::string(why) +
+  return make_error(Errc::kInvalidArgument, "bad storage spec '" + redacted(spec) + "': " + std::string(why) +
                                                 "; accepted forms: " + std::string(kStorageSpecForms));
 }
 
@@ -64,16 +75,28 @@ Result<std::unique_ptr<Storage>> open_sqlite(std::string_view spec, std::string_
 
 Result<std::unique_ptr<Storage>> open_redis(std::string_view spec, std::string_view rest,
                                             std::string_view node_name) {
+  RedisStorage::Options options;
+  // [[user]:password@] — the last '@', so a password may hold '@' (a prefix then may not).
+  if (const size_t at = rest.rfind('@'); at != std::string_view::npos) {
+    const std::string_view credentials = rest.substr(0, at);
+    const size_t colon = credentials.find(':');
+    if (colon == std::string_view::npos || colon + 1 == credentials.size()) {
+      return bad_spec(spec, "expected [user]:password@ before the host (the password is missing)");
+    }
+    options.user = std::string(credentials.substr(0, colon));
+    options.password = std::string(credentials.substr(colon + 1));
+    rest = rest.substr(at + 1);
+  }
   const size_t slash = rest.find('/');
-  std::string prefix = slash == std::string_view::npos ? "tandem" : std::string(rest.substr(slash + 1));
-  if (prefix.empty())
+  const std::string prefix = slash == std::string_view::npos ? "tandem" : std::string(rest.substr(slash + 1));
+  if (prefix.empty()) {
     return bad_spec(spec, "the key prefix after '/' is empty (leave out the '/' for 'tandem')");
-  std::string host;
-  uint16_t port = 0;
-  if (!parse_host_port(rest.substr(0, slash), 6379, host, port)) {
+  }
+  if (!parse_host_port(rest.substr(0, slash), 6379, options.host, options.port)) {
     return bad_spec(spec, "expected host[:port] after 'redis://' with a port in 1..65535");
   }
-  auto opened = RedisStorage::open(host, port, prefix + ":" + std::string(node_name));
+  options.hash_key = prefix + ":" + std::string(node_name);
+  auto opened = RedisStorage::open(std::move(options));
   if (!opened.ok()) return opened.error();
   return std::unique_ptr<Storage>(std::move(opened).value());
 }

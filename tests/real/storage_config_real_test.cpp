@@ -15,7 +15,7 @@ std::string refusal(const std::string& spec, const std::string& node = "n1") {
 }
 
 const std::string kForms =
-    "; accepted forms: sqlite:/path/to/dir, redis://host[:port][/prefix], "
+    "; accepted forms: sqlite:/path/to/dir, redis://[[user]:password@]host[:port][/prefix], "
     "mysql://user[:password]@host[:port]/database (or mariadb://...)";
 
 TEST_CASE("open_storage: bad specs are refused with what is wrong and the accepted forms") {
@@ -42,7 +42,7 @@ TEST_CASE("open_storage: bad specs are refused with what is wrong and the accept
         "bad storage spec 'mysql://127.0.0.1:3306/db': the user is missing (expected user[:password]@)" +
             kForms);
   CHECK(refusal("mysql://:pw@127.0.0.1/db") ==
-        "bad storage spec 'mysql://:pw@127.0.0.1/db': the user before '@' is empty" + kForms);
+        "bad storage spec 'mysql://:***@127.0.0.1/db': the user before '@' is empty" + kForms);
   CHECK(refusal("mariadb://root@127.0.0.1:3306") ==
         "bad storage spec 'mariadb://root@127.0.0.1:3306': the database is missing (expected /database after "
         "host:port)" +
@@ -53,6 +53,25 @@ TEST_CASE("open_storage: bad specs are refused with what is wrong and the accept
   CHECK(refusal("mysql://root@127.0.0.1:x/db") ==
         "bad storage spec 'mysql://root@127.0.0.1:x/db': expected host[:port] after '@' with a port in "
         "1..65535" +
+            kForms);
+}
+
+TEST_CASE("open_storage: a refused spec never shows its password") {
+  CHECK(refusal("mysql://root:s3cret@127.0.0.1:3306/my-db") ==
+        "bad storage spec 'mysql://root:***@127.0.0.1:3306/my-db': the database name may use only A-Z a-z "
+        "0-9 _" +
+            kForms);
+  CHECK(refusal("mysql://root:s3:c@r:et@127.0.0.1:x/db") ==
+        "bad storage spec 'mysql://root:***@127.0.0.1:x/db': expected host[:port] after '@' with a port in "
+        "1..65535" +
+            kForms);
+  CHECK(refusal("redis://:s3cret@/p") ==
+        "bad storage spec 'redis://:***@/p': expected host[:port] after 'redis://' with a port in 1..65535" +
+            kForms);
+  CHECK(refusal("redis://user@127.0.0.1:6379") ==
+        "bad storage spec 'redis://user@127.0.0.1:6379': expected [user]:password@ before the host (the "
+        "password "
+        "is missing)" +
             kForms);
 }
 

@@ -60,6 +60,35 @@ TEST_CASE("RedisStorage: a server that does not fsync every write is refused at 
   CHECK(open_storage(server.spec(), "n1").ok());
 }
 
+TEST_CASE("RedisStorage: a server with a password is opened with it and refused without it") {
+  if (!RedisServer::available()) {
+    WARN(RedisServer::kMissingWarning);
+    return;
+  }
+  RedisServer server;
+  REQUIRE(testing::probe_loopback(server.port(), "CONFIG SET requirepass s3cret\r\n").starts_with("+OK"));
+  const std::string address = "127.0.0.1:" + std::to_string(server.port());
+  const std::string where = "Redis " + address + " hash 'tandem:n1': ";
+
+  auto without = open_storage("redis://" + address, "n1");
+  REQUIRE(!without.ok());
+  CHECK(without.error().code == Errc::kStorageFailure);
+  CHECK(without.error().message == where +
+                                       "cannot read the server's appendonly setting (NOAUTH Authentication "
+                                       "required.); a server with a password needs it in the spec: "
+                                       "redis://[user]:password@host[:port][/prefix]");
+  auto wrong = open_storage("redis://:wrong@" + address, "n1");
+  REQUIRE(!wrong.ok());
+  CHECK_THAT(wrong.error().message, Catch::StartsWith(where + "authentication failed ("));
+  CHECK(wrong.error().message.find("wrong") == std::string::npos);
+
+  std::unique_ptr<Storage> store = open_or_fail("redis://:s3cret@" + address, "n1");
+  store->put("k", "v");
+  REQUIRE(testing::run_sync(*store).ok());
+  // Redis 6 ACL form: user "default" with the same password.
+  CHECK(open_or_fail("redis://default:s3cret@" + address, "n1")->get("k") == Bytes("v"));
+}
+
 TEST_CASE("RedisStorage: random put, erase, sync and reopen sequences match a model") {
   if (!RedisServer::available()) {
     WARN(RedisServer::kMissingWarning);
