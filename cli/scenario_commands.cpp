@@ -20,6 +20,9 @@
 #include "scenarios/library.h"
 #include "scenarios/runner.h"
 #include "scenarios/scenario.h"
+#if TANDEM_HAS_REAL_BACKEND
+#include "scenarios/real/real_runner.h"
+#endif
 
 namespace tandem::cli {
 namespace {
@@ -28,11 +31,17 @@ using scenarios::Scenario;
 
 constexpr const char* kRunUsage = R"(Usage: tandem run [SCENARIO] [options]
 
-Runs a scenario on the simulated world, evaluates its checks, writes its reports and prints a summary.
+Runs a scenario on the simulated world (or, with --world real, on real processes), evaluates its checks, writes
+its reports and prints a summary.
 SCENARIO is a path to a .json file or the name of a library scenario ('tandem list'); default: default.
 Exit status: 0 when every check holds, 1 when one fails (or the scenario is invalid), 2 for bad arguments.
 
 Options:
+  --world sim|real    sim (default): the deterministic simulation. real: `tandem head`/`tandem node` processes on
+                      127.0.0.1 with real faults (kill -9, SIGSTOP); today for "automl" services, with crash,
+                      pause, kill_actor and power cluster_outage faults (docs/real_backend.md)
+  --time-scale X      real world only: scenario seconds per real second (default 1; 10 runs a 60 s scenario
+                      in about 6 s, with every time in it divided by 10)
   --seed N            run with this seed instead of the scenario's
   --out DIR           where to write report.json, report.md, report.html, trace.json
                       (default: tandem-out/<scenario>-seed<N>)
@@ -143,6 +152,8 @@ struct RunArgs {
   std::optional<bool> determinism;
   bool strict = false;
   bool quiet = false;
+  bool real = false;
+  double time_scale = 1;
 };
 
 int execute_run(const char* command, const RunArgs& args) {
@@ -164,11 +175,45 @@ int execute_run(const char* command, const RunArgs& args) {
       std::printf("  %10s  %s\n", format_duration(at).c_str(), what.c_str());
     };
   }
-  scenarios::RunResult result = scenarios::run_scenario(*scenario, options);
+  scenarios::RunResult result;
+  const std::string out_dir =
+      args.out.value_or("tandem-out/" + scenario->name + "-seed" + std::to_string(seed) + (args.real ? "-real" : ""));
+  if (args.real) {
+#if TANDEM_HAS_REAL_BACKEND
+    scenarios::RealRunOptions real_options;
+    real_options.seed = args.seed;
+    real_options.time_scale = args.time_scale;
+    real_options.work_dir = out_dir + "/real";
+    real_options.progress = [&bar](Duration reached, Duration total) {
+      bar.show(to_seconds(reached) / to_seconds(total), seconds_text(reached) + " of scenario time (real)");
+    };
+    real_options.on_step = options.on_step;
+    std::error_code error;
+    std::filesystem::create_directories(real_options.work_dir + "/state", error);
+    if (error) {
+      std::fprintf(stderr, "tandem %s: cannot create %s: %s\n", command, real_options.work_dir.c_str(),
+                   error.message().c_str());
+      return 1;
+    }
+    real_options.tandem_binary = std::filesystem::read_symlink("/proc/self/exe", error).string();
+    std::printf("  real world: members' logs, cluster.json and state in %s (time scale %g)\n",
+                real_options.work_dir.c_str(), args.time_scale);
+    Result<scenarios::RunResult> real_result = scenarios::run_scenario_real(*scenario, real_options);
+    bar.clear();
+    if (!real_result.ok()) {
+      std::fprintf(stderr, "tandem %s: %s\n", command, real_result.error().message.c_str());
+      return 1;
+    }
+    result = std::move(real_result).value();
+#else
+    std::fprintf(stderr, "tandem %s: --world real needs the real backend, which this build left out\n", command);
+    return 2;
+#endif
+  } else {
+    result = scenarios::run_scenario(*scenario, options);
+  }
   bar.clear();
 
-  const std::string out_dir =
-      args.out.value_or("tandem-out/" + scenario->name + "-seed" + std::to_string(seed));
   reports::Report report;
   report.info.scenario_name = scenario->name;
   report.info.description = scenario->description;
@@ -179,7 +224,13 @@ int execute_run(const char* command, const RunArgs& args) {
   report.info.run_command = "tandem run " +
                             shell_quote(scenario->path.empty() ? scenario->name : scenario->path) +
                             " --seed " + std::to_string(seed);
-  report.info.replay_command = args.reports ? "tandem replay " + shell_quote(out_dir) : "";
+  if (args.real) {
+    char scale[32];
+    std::snprintf(scale, sizeof scale, "%g", args.time_scale);
+    report.info.run_command += std::string(" --world real --time-scale ") + scale;
+  }
+  // A real run has no trace to replay.
+  report.info.replay_command = args.reports && !args.real ? "tandem replay " + shell_quote(out_dir) : "";
   report.record = &result.record;
   report.checks = result.checks;
   const bool passed = reports::all_hold(result.checks, args.strict);
@@ -191,11 +242,17 @@ int execute_run(const char* command, const RunArgs& args) {
   print_checks(result.checks);
   print_fault_windows(result.record);
   const double simulated = to_seconds(result.record.duration + result.record.drain);
-  std::printf("\n  %s simulated in %.2f s wall (%.0fx real time); trace hash %s",
-              seconds_text(result.record.duration + result.record.drain).c_str(), result.wall_seconds,
-              simulated / std::max(result.wall_seconds, 1e-9), hex64(result.record.trace_hash).c_str());
-  if (result.replay_wall_seconds > 0) std::printf("; replayed in %.2f s", result.replay_wall_seconds);
-  std::printf("\n");
+  if (args.real) {
+    std::printf("\n  %s of scenario time ran on real processes in %.2f s wall (time scale %g); not replayable\n",
+                seconds_text(result.record.duration + result.record.drain).c_str(), result.wall_seconds,
+                args.time_scale);
+  } else {
+    std::printf("\n  %s simulated in %.2f s wall (%.0fx real time); trace hash %s",
+                seconds_text(result.record.duration + result.record.drain).c_str(), result.wall_seconds,
+                simulated / std::max(result.wall_seconds, 1e-9), hex64(result.record.trace_hash).c_str());
+    if (result.replay_wall_seconds > 0) std::printf("; replayed in %.2f s", result.replay_wall_seconds);
+    std::printf("\n");
+  }
   if (args.reports) {
     if (Status written = reports::write_report_files(report, out_dir); !written.ok()) {
       std::fprintf(stderr, "tandem %s: %s\n", command, written.error().message.c_str());
@@ -204,7 +261,7 @@ int execute_run(const char* command, const RunArgs& args) {
     std::printf("  reports: %s/report.md  report.html  report.json  trace.json\n", out_dir.c_str());
   }
   std::printf("  rerun:   %s\n", report.info.run_command.c_str());
-  if (args.reports) std::printf("  replay:  %s\n", report.info.replay_command.c_str());
+  if (!report.info.replay_command.empty()) std::printf("  replay:  %s\n", report.info.replay_command.c_str());
   return passed ? 0 : 1;
 }
 
@@ -241,6 +298,20 @@ int run_command(int argc, char** argv) {
       args.strict = true;
     } else if (arg == "--quiet") {
       args.quiet = true;
+    } else if (arg == "--world") {
+      const std::optional<std::string> text = value("--world");
+      if (!text || (*text != "sim" && *text != "real")) {
+        return usage_error("run", "--world needs sim or real", kRunUsage);
+      }
+      args.real = *text == "real";
+    } else if (arg == "--time-scale") {
+      const std::optional<std::string> text = value("--time-scale");
+      char* end = nullptr;
+      const double scale = text ? std::strtod(text->c_str(), &end) : 0;
+      if (!text || end == text->c_str() || *end != '\0' || !(scale > 0) || scale > 10'000) {
+        return usage_error("run", "--time-scale needs a number above 0 and at most 10000, e.g. 10", kRunUsage);
+      }
+      args.time_scale = scale;
     } else if (!arg.empty() && arg[0] == '-') {
       return usage_error("run", "unknown option '" + std::string(arg) + "'", kRunUsage);
     } else if (!have_scenario) {
@@ -251,6 +322,12 @@ int run_command(int argc, char** argv) {
                          "one scenario at a time; got '" + args.scenario + "' and '" + std::string(arg) + "'",
                          kRunUsage);
     }
+  }
+  if (args.time_scale != 1 && !args.real) {
+    return usage_error("run", "--time-scale applies to --world real only", kRunUsage);
+  }
+  if (args.real && args.determinism.value_or(false)) {
+    return usage_error("run", "--determinism needs the sim world: a real run cannot be replayed", kRunUsage);
   }
   return execute_run("run", args);
 }

@@ -52,15 +52,31 @@ std::string describe_world_state(sim::World& world, bool& whole) {
 
 }  // namespace
 
-uint64_t effective_seed(const Scenario& scenario, const RunOptions& options) {
-  return options.seed.value_or(scenario.seed);
+void add_topology(const Scenario& scenario, sim::Network& network) {
+  for (const std::string& region : scenario.topology.regions) network.add_region(region);
+  for (const ClusterSpec& cluster : scenario.topology.clusters) {
+    network.add_cluster(cluster.name, *network.find_region(cluster.region), cluster.uplink);
+  }
+  for (const WanSpec& wan : scenario.topology.wan) {
+    network.connect_regions(*network.find_region(wan.region_a), *network.find_region(wan.region_b), wan.link);
+  }
 }
 
-reports::RunRecord simulate(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
+void add_nodes(const Scenario& scenario, sim::World& world, const std::function<sim::Boot(NodeId)>& boot_for) {
+  for (size_t c = 0; c < scenario.topology.clusters.size(); ++c) {
+    const ClusterSpec& cluster = scenario.topology.clusters[c];
+    for (NodeId node : scenario.index.nodes_in_cluster(static_cast<sim::ClusterId>(c))) {
+      const NodeId added = world.add_node(scenario.index.node_name(node), static_cast<sim::ClusterId>(c),
+                                          cluster.node_link, boot_for ? boot_for(node) : sim::Boot{});
+      TANDEM_CHECK(added == node, "the world must number nodes as the scenario's topology index does");
+    }
+  }
+}
+
+reports::RunRecord new_run_record(const Scenario& scenario, uint64_t seed) {
   const Duration duration = scenario.duration;
   const Duration drain = scenario.drain();
   const Duration fine = fine_bucket(duration);
-
   reports::RunRecord record;
   record.scenario = scenario.name;
   record.seed = seed;
@@ -72,51 +88,11 @@ reports::RunRecord simulate(const Scenario& scenario, uint64_t seed, const RunOp
   for (NodeId node = 0; node < scenario.index.node_count(); ++node) {
     record.node_clusters.push_back(scenario.index.cluster_name(scenario.index.cluster_of(node)));
   }
+  return record;
+}
 
-  // Declaration order is destruction order reversed: the world (and every process in it) goes first, then the
-  // services whose state those processes used, then the hosting their Boot functions point into.
-  NodeHosting hosting(scenario.index.node_count());
-  std::vector<std::unique_ptr<ServiceInstance>> instances;
-  std::vector<std::unique_ptr<StreamDriver>> drivers;
-  sim::WorldOptions world_options;
-  world_options.seed = seed;
-  auto world = std::make_unique<sim::World>(world_options);
-  fault_injection::FaultInjector injector(*world);
-
-  // Topology.
-  sim::Network& network = world->network();
-  for (const std::string& region : scenario.topology.regions) network.add_region(region);
-  for (const ClusterSpec& cluster : scenario.topology.clusters) {
-    network.add_cluster(cluster.name, *network.find_region(cluster.region), cluster.uplink);
-  }
-  for (const WanSpec& wan : scenario.topology.wan) {
-    network.connect_regions(*network.find_region(wan.region_a), *network.find_region(wan.region_b), wan.link);
-  }
-
-  // Services register their node parts before any node boots.
-  Random root(seed);
-  for (size_t i = 0; i < scenario.services.size(); ++i) {
-    ServiceContext context{*world,
-                           scenario.index,
-                           hosting,
-                           record.requests,
-                           record.serving,
-                           injector,
-                           static_cast<uint32_t>(i),
-                           static_cast<Port>(kServicePortBase + kPortsPerService * i),
-                           root.fork("service", i)};
-    instances.push_back(scenario.services[i]->instantiate(context));
-  }
-  for (size_t c = 0; c < scenario.topology.clusters.size(); ++c) {
-    const ClusterSpec& cluster = scenario.topology.clusters[c];
-    for (NodeId node : scenario.index.nodes_in_cluster(static_cast<sim::ClusterId>(c))) {
-      const NodeId added = world->add_node(scenario.index.node_name(node), static_cast<sim::ClusterId>(c),
-                                           cluster.node_link, hosting.boot_for(node));
-      TANDEM_CHECK(added == node, "the world must number nodes as the scenario's topology index does");
-    }
-  }
-
-  // Faults and actions.
+fault_injection::Schedule fault_schedule(const Scenario& scenario, const sim::Network& network, const Random& root,
+                                         reports::RunRecord& record) {
   fault_injection::Schedule schedule;
   for (const EventSpec& event : scenario.events) {
     using Kind = fault_injection::ScheduledStep::Kind;
@@ -142,18 +118,8 @@ reports::RunRecord simulate(const Scenario& scenario, uint64_t seed, const RunOp
         step.kind = Kind::kNote;
         step.text = event.text;
         break;
-      case EventSpec::Kind::kOperation: {
-        sim::World* w = world.get();
-        ServiceInstance* instance = instances[event.service].get();
-        std::shared_ptr<const ServiceOperation> operation = event.operation;
-        const auto& on_step = options.on_step;
-        world->at(TimePoint(event.at), [w, instance, operation, &on_step] {
-          instance->operate(*operation);
-          w->note(kNoNode, "note", "operation: " + operation->description);
-          if (on_step) on_step(w->now().time_since_epoch(), operation->description);
-        });
-        continue;
-      }
+      case EventSpec::Kind::kOperation:
+        continue;  // the caller applies operations: they need the service instances
     }
     schedule.add(std::move(step));
   }
@@ -165,6 +131,63 @@ reports::RunRecord simulate(const Scenario& scenario, uint64_t seed, const RunOp
     }
     fault_injection::add_to_schedule(plan, schedule);
   }
+  return schedule;
+}
+
+uint64_t effective_seed(const Scenario& scenario, const RunOptions& options) {
+  return options.seed.value_or(scenario.seed);
+}
+
+reports::RunRecord simulate(const Scenario& scenario, uint64_t seed, const RunOptions& options) {
+  const Duration duration = scenario.duration;
+  const Duration drain = scenario.drain();
+
+  reports::RunRecord record = new_run_record(scenario, seed);
+
+  // Declaration order is destruction order reversed: the world (and every process in it) goes first, then the
+  // services whose state those processes used, then the hosting their Boot functions point into.
+  NodeHosting hosting(scenario.index.node_count());
+  std::vector<std::unique_ptr<ServiceInstance>> instances;
+  std::vector<std::unique_ptr<StreamDriver>> drivers;
+  sim::WorldOptions world_options;
+  world_options.seed = seed;
+  auto world = std::make_unique<sim::World>(world_options);
+  fault_injection::FaultInjector injector(*world);
+
+  // Topology.
+  sim::Network& network = world->network();
+  add_topology(scenario, network);
+
+  // Services register their node parts before any node boots.
+  Random root(seed);
+  for (size_t i = 0; i < scenario.services.size(); ++i) {
+    ServiceContext context{*world,
+                           scenario.index,
+                           hosting,
+                           record.requests,
+                           record.serving,
+                           injector,
+                           static_cast<uint32_t>(i),
+                           static_cast<Port>(kServicePortBase + kPortsPerService * i),
+                           root.fork("service", i)};
+    instances.push_back(scenario.services[i]->instantiate(context));
+  }
+  add_nodes(scenario, *world, [&hosting](NodeId node) { return hosting.boot_for(node); });
+
+  // Operations first, then the faults and actions: same-instant steps keep this order.
+  for (const EventSpec& event : scenario.events) {
+    if (event.kind != EventSpec::Kind::kOperation) continue;
+    sim::World* w = world.get();
+    ServiceInstance* instance = instances[event.service].get();
+    std::shared_ptr<const ServiceOperation> operation = event.operation;
+    const auto& on_step = options.on_step;
+    world->at(TimePoint(event.at), [w, instance, operation, &on_step] {
+      instance->operate(*operation);
+      w->note(kNoNode, "note", "operation: " + operation->description);
+      if (on_step) on_step(w->now().time_since_epoch(), operation->description);
+    });
+  }
+  const fault_injection::Schedule schedule = fault_schedule(scenario, network, root, record);
   sim::World* world_pointer = world.get();
   std::function<void(const std::string&)> announce;
   if (options.on_step) {

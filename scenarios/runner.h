@@ -19,9 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "fault_injection/schedule.h"
 #include "reports/checks.h"
 #include "reports/run_record.h"
 #include "scenarios/scenario.h"
+#include "sim/world.h"
 
 namespace tandem::scenarios {
 
@@ -43,6 +45,18 @@ struct RunResult {
 };
 
 uint64_t effective_seed(const Scenario& scenario, const RunOptions& options);
+
+// Building blocks shared with the real world's runner (scenarios/real/real_runner.h):
+// the scenario's regions, clusters and WAN links on `network`; then its nodes, numbered as the topology index does
+// (boot_for may be empty: nodes that run nothing, e.g. to plan a nemesis);
+void add_topology(const Scenario& scenario, sim::Network& network);
+void add_nodes(const Scenario& scenario, sim::World& world, const std::function<sim::Boot(NodeId)>& boot_for);
+// the empty record of a run — names, clusters, the request log's buckets;
+reports::RunRecord new_run_record(const Scenario& scenario, uint64_t seed);
+// the scenario's scripted faults and actions (not its "op" events, which need service instances) followed by its
+// nemesis plan (drawn from root.fork("nemesis"); the kinds enabled are noted in the record), as one schedule.
+fault_injection::Schedule fault_schedule(const Scenario& scenario, const sim::Network& network, const Random& root,
+                                         reports::RunRecord& record);
 
 reports::RunRecord simulate(const Scenario& scenario, uint64_t seed, const RunOptions& options = {});
 

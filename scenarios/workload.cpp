@@ -377,7 +377,18 @@ StreamDriver::StreamDriver(const WorkloadStream& stream, Duration duration, std:
       not_issued_(std::move(not_issued)),
       max_rate_(stream.max_rate()) {}
 
-void StreamDriver::start(sim::World& world) { schedule_next(world, stream_.start); }
+void StreamDriver::start(sim::World& world) {
+  sim::World* w = &world;
+  start(StreamHost{[w](Duration at, std::function<void()> action) { w->at(TimePoint(at), std::move(action)); },
+                   [w] { return w->now().time_since_epoch(); },
+                   [w](NodeId node) { return w->state(node) == sim::NodeState::kUp; },
+                   [w](NodeId node) { return w->network().cluster_of(node); }});
+}
+
+void StreamDriver::start(StreamHost host) {
+  host_ = std::move(host);
+  schedule_next(stream_.start);
+}
 
 std::optional<Duration> StreamDriver::next_arrival(Duration after) {
   if (stream_.arrivals == ArrivalProcess::kPoisson) {
@@ -404,32 +415,32 @@ std::optional<Duration> StreamDriver::next_arrival(Duration after) {
   return std::nullopt;
 }
 
-void StreamDriver::schedule_next(sim::World& world, Duration after) {
+void StreamDriver::schedule_next(Duration after) {
   if (stream_.shape == RateShape::kReplay) {
     while (replay_next_ < stream_.replay.size()) {
       const ReplayRequest& request = stream_.replay[replay_next_++];
       const auto at = Duration(static_cast<int64_t>(static_cast<double>(request.at.count()) / stream_.speed));
       if (at < stream_.start) continue;
       if (at >= end_) return;
-      world.at(TimePoint(at), [this, &world, cluster = request.cluster] { arrive(world, cluster); });
+      host_.at(at, [this, cluster = request.cluster] { arrive(cluster); });
       return;
     }
     return;
   }
   const std::optional<Duration> next = next_arrival(after);
   if (!next) return;
-  world.at(TimePoint(*next), [this, &world] { arrive(world, std::nullopt); });
+  host_.at(*next, [this] { arrive(std::nullopt); });
 }
 
-void StreamDriver::arrive(sim::World& world, std::optional<sim::ClusterId> cluster) {
+void StreamDriver::arrive(std::optional<sim::ClusterId> cluster) {
   ++arrivals_;
   std::optional<NodeId> chosen;
   if (!candidates_.empty()) {
     const size_t offset = random_.below(candidates_.size());
     for (size_t i = 0; i < candidates_.size() && !chosen; ++i) {
       const NodeId node = candidates_[(offset + i) % candidates_.size()];
-      if (cluster && world.network().cluster_of(node) != *cluster) continue;
-      if (world.state(node) == sim::NodeState::kUp) chosen = node;
+      if (cluster && host_.cluster_of(node) != *cluster) continue;
+      if (host_.up(node)) chosen = node;
     }
   }
   if (chosen) {
@@ -437,7 +448,7 @@ void StreamDriver::arrive(sim::World& world, std::optional<sim::ClusterId> clust
   } else {
     not_issued_();
   }
-  schedule_next(world, world.now().time_since_epoch());
+  schedule_next(host_.now());
 }
 
 }  // namespace tandem::scenarios

@@ -111,20 +111,31 @@ std::optional<WorkloadStream> parse_stream(const Json& value, const std::string&
 std::optional<std::vector<ReplayRequest>> read_replay_log(const std::string& path, const TopologyIndex& index,
                                                           const std::string& pointer, Problems& problems);
 
+// What a StreamDriver needs of the world it runs on (the sim World, or the real runner's clock and processes).
+struct StreamHost {
+  std::function<void(Duration at, std::function<void()> action)> at;  // run `action` at scenario time `at`
+  std::function<Duration()> now;                                       // scenario time now
+  std::function<bool(NodeId)> up;                                      // may this client issue now?
+  std::function<sim::ClusterId(NodeId)> cluster_of;
+};
+
 // Drives one stream on a world: schedules each arrival as a World action that picks a client and calls
 // `issue(client)`, or `not_issued()` when no candidate client is up.
 class StreamDriver {
  public:
   StreamDriver(const WorkloadStream& stream, Duration duration, std::vector<NodeId> candidates, Random random,
                std::function<void(NodeId)> issue, std::function<void()> not_issued);
-  // Schedules the first arrival; the driver must outlive the run.
+  // Schedules the first arrival; the driver (and the world or host) must outlive the run.
   void start(sim::World& world);
+  void start(StreamHost host);
   uint64_t arrivals() const { return arrivals_; }
 
  private:
   std::optional<Duration> next_arrival(Duration after);
-  void arrive(sim::World& world, std::optional<sim::ClusterId> cluster);
-  void schedule_next(sim::World& world, Duration after);
+  void arrive(std::optional<sim::ClusterId> cluster);
+  void schedule_next(Duration after);
+
+  StreamHost host_;
 
   const WorkloadStream& stream_;
   Duration end_;

@@ -16,19 +16,7 @@ namespace automl = apps::automl;
 
 constexpr int64_t kMaxCandidatesPerJob = 10'000;
 
-struct AutoMLScenarioConfig {
-  std::string name;
-  NodeId head = kNoNode;
-  std::vector<NodeId> workers;  // ascending; the head is not among them
-  std::vector<NodeId> clients;  // ascending
-  automl::AutoMLConfig app;
-  int64_t candidates = 16;
-  automl::CostModel cost{1000, 0.5};
-  Duration heartbeat_period = std::chrono::seconds(1);
-  int64_t heartbeat_miss_limit = 5;
-  Duration job_timeout = std::chrono::minutes(5);
-  std::map<NodeId, runtime::ResourceSet> resources;  // of the head and the workers, from the topology
-};
+using AutoMLScenarioConfig = AutoMLServiceConfig;
 
 // What every node part of one automl service shares: owned by the instance, which outlives the processes.
 struct Shared {
@@ -145,14 +133,7 @@ class AutoMLInstance final : public ServiceInstance {
       requests_.not_issued(request_service_, world_.now());
       return;
     }
-    automl::JobSpec spec;
-    spec.dataset = shared_.config.name + "-" + std::to_string(++jobs_);
-    spec.cost = shared_.config.cost;
-    for (int64_t i = 0; i < shared_.config.candidates; ++i) {
-      spec.candidates.push_back(automl::Candidate{
-          "c" + std::to_string(i),
-          {{"learning_rate", random_.unit() * 0.1}, {"depth", static_cast<double>(random_.between(2, 12))}}});
-    }
+    automl::JobSpec spec = draw_automl_job(shared_.config, ++jobs_, random_);
     part->submit(requests_.begin(request_service_, client, world_.now(), shared_.config.job_timeout),
                  std::move(spec));
   }
@@ -212,6 +193,7 @@ class AutoMLInstance final : public ServiceInstance {
 class AutoMLSpec final : public ServiceSpec {
  public:
   explicit AutoMLSpec(AutoMLScenarioConfig config) : config_(std::move(config)) {}
+  const AutoMLServiceConfig& config() const { return config_; }
   std::string_view kind() const override { return "automl"; }
   const std::string& name() const override { return config_.name; }
   const std::vector<NodeId>& clients() const override { return config_.clients; }
@@ -362,6 +344,25 @@ class AutoMLKind final : public ServiceKind {
 };
 
 }  // namespace
+
+namespace automl = apps::automl;
+
+const AutoMLServiceConfig* automl_config(const ServiceSpec& spec) {
+  const auto* automl_spec = dynamic_cast<const AutoMLSpec*>(&spec);
+  return automl_spec == nullptr ? nullptr : &automl_spec->config();
+}
+
+automl::JobSpec draw_automl_job(const AutoMLServiceConfig& config, uint64_t job, Random& random) {
+  automl::JobSpec spec;
+  spec.dataset = config.name + "-" + std::to_string(job);
+  spec.cost = config.cost;
+  for (int64_t i = 0; i < config.candidates; ++i) {
+    spec.candidates.push_back(automl::Candidate{
+        "c" + std::to_string(i),
+        {{"learning_rate", random.unit() * 0.1}, {"depth", static_cast<double>(random.between(2, 12))}}});
+  }
+  return spec;
+}
 
 std::unique_ptr<ServiceKind> make_automl_service_kind() { return std::make_unique<AutoMLKind>(); }
 

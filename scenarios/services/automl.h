@@ -23,12 +23,39 @@
 // their own, not nodes where another service's client allocates ports first.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "core/apps/automl/config.h"
+#include "core/apps/automl/job.h"
 #include "scenarios/service.h"
 
 namespace tandem::scenarios {
 
 std::unique_ptr<ServiceKind> make_automl_service_kind();
+
+// An automl service entry, parsed: what the sim instance and the real runner (scenarios/real/) both build from.
+struct AutoMLServiceConfig {
+  std::string name;
+  NodeId head = kNoNode;
+  std::vector<NodeId> workers;  // ascending; the head is not among them
+  std::vector<NodeId> clients;  // ascending
+  apps::automl::AutoMLConfig app;
+  int64_t candidates = 16;
+  apps::automl::CostModel cost{1000, 0.5};
+  Duration heartbeat_period = std::chrono::seconds(1);
+  int64_t heartbeat_miss_limit = 5;
+  Duration job_timeout = std::chrono::minutes(5);
+  std::map<NodeId, runtime::ResourceSet> resources;  // of the head and the workers, from the topology
+};
+
+// The configuration of `spec` when it is an automl service; nullptr for other kinds.
+const AutoMLServiceConfig* automl_config(const ServiceSpec& spec);
+
+// Job number `job` (1, 2, ...) of a run: its candidate space drawn from `random` (the service's stream), so the
+// sim and the real world submit the same jobs for the same seed.
+apps::automl::JobSpec draw_automl_job(const AutoMLServiceConfig& config, uint64_t job, Random& random);
 
 }  // namespace tandem::scenarios

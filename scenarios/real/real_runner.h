@@ -1,0 +1,47 @@
+// The real world's runner: `tandem run --world real SCENARIO` — the scenario's services deployed on real
+// processes (`tandem head` / `tandem node` on 127.0.0.1, real_backend/), its workload driven from this process,
+// its faults applied as real faults, and the same record, checks and reports as a sim run.
+//
+// Contract:
+// - real_world_problems() says, before anything starts, everything that keeps a scenario off the real world:
+//   a service kind with no real deployment (today only "automl" has one), a fault kind not applied to real
+//   processes yet, an "op" event. Empty when it can run.
+// - Time: the run is compressed by time_scale (scenario seconds per real second): every time in the scenario —
+//   event times, durations, rates, the service's cost model, heartbeats and timeouts — is divided by it, and
+//   every time recorded is converted back, so reports read in scenario time. A real run is not replayable:
+//   the record has no trace hash and the determinism check is not evaluated.
+// - Members: the service's head node runs `tandem head`, each worker node a `tandem node` (resources from the
+//   topology, labels cluster and node); client nodes are the driver — this process — issuing on their behalf
+//   (a crashed or paused client node issues nothing, as in sim).
+// - Faults: crash (kill -9; healed by starting the process again on the same endpoint and state store),
+//   pause (SIGSTOP/SIGCONT), kill_actor (the runtime's kill with a restart allowed), cluster_outage with
+//   "mode": "power" (every member of the cluster killed). Every process started is killed when the run ends.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/common/result.h"
+#include "scenarios/runner.h"
+#include "scenarios/scenario.h"
+
+namespace tandem::scenarios {
+
+struct RealRunOptions {
+  std::optional<uint64_t> seed;  // overrides the scenario's (it seeds the workload, job draws and nemesis)
+  double time_scale = 1;         // scenario seconds per real second; > 0
+  std::string work_dir;          // cluster.json, members' logs and state stores go here (must exist)
+  std::string tandem_binary;     // the `tandem` executable that runs the members
+  std::function<void(Duration reached, Duration total)> progress;         // scenario time
+  std::function<void(Duration at, const std::string& what)> on_step;      // scenario time
+};
+
+std::vector<std::string> real_world_problems(const Scenario& scenario);
+
+// Runs `scenario` on real processes. Errors: kInvalidArgument (real_world_problems, or a bad time_scale),
+// kUnavailable (a member did not start; the message has its log's tail).
+Result<RunResult> run_scenario_real(const Scenario& scenario, const RealRunOptions& options);
+
+}  // namespace tandem::scenarios

@@ -1,0 +1,116 @@
+// `tandem run --world real`: a scenario's AutoML service deployed on `tandem head` / `tandem node` processes,
+// its workload driven from this process, its faults applied as real faults (kill -9, SIGSTOP, actor kill), and
+// the same record and checks as a sim run; and the scenarios the real world cannot run yet refused up front.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+
+#include "scenarios/real/real_runner.h"
+#include "tests/real/real_fixture.h"
+
+namespace tandem::scenarios {
+namespace {
+
+constexpr const char* kAutoMLScenario = R"({
+  "name": "automl-real-smoke",
+  "seed": 5,
+  "duration": "8s",
+  "topology": {
+    "regions": ["dc"],
+    "clusters": [{"name": "dc-a", "region": "dc",
+                  "nodes": [{"group": "head", "count": 1, "resources": {"CPU": 8, "control": 100}},
+                            {"group": "gpu", "count": 3, "resources": {"CPU": 8, "GPU": 4}},
+                            {"group": "client", "count": 1}]}]
+  },
+  "services": [{"kind": "automl", "name": "automl", "head": "head", "workers": "gpu", "clients": "client",
+                "candidates": 6, "cost": {"median": "100ms", "sigma": 0.3}, "max_parallel_workers": 3,
+                "proxy_resources": {"CPU": 1, "control": 1}, "trainer_resources": {"CPU": 0.01, "control": 1},
+                "worker_resources": {"CPU": 1, "GPU": 1}, "heartbeat": {"period": "400ms", "miss_limit": 4},
+                "job_timeout": "30s"}],
+  "workload": [{"service": "automl", "shape": "constant", "rate": 4, "arrivals": "uniform", "end": "7s"}],
+  "events": [
+    {"at": "2s", "fault": "crash", "target": "dc-a/gpu0", "for": "3s"},
+    {"at": "3s", "fault": "pause", "target": "dc-a/gpu1", "for": "1s"},
+    {"at": "4s", "fault": "kill_actor", "target": "automl"}
+  ],
+  "expect": {"no_lost_requests": true}
+})";
+
+Scenario load(const std::string& text) {
+  LoadResult loaded = load_scenario_text(text);
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  return std::move(*loaded.scenario);
+}
+
+TEST_CASE("Real run: an AutoML scenario with crash, pause and actor-kill faults runs on real processes") {
+  const Scenario scenario = load(kAutoMLScenario);
+  CHECK(real_world_problems(scenario).empty());
+  const std::string dir = real::testing::make_temp_dir("scenario");
+  std::filesystem::create_directories(dir + "/state");
+  RealRunOptions options;
+  options.time_scale = 2;
+  options.work_dir = dir;
+  options.tandem_binary = TANDEM_CLI_PATH;
+  std::vector<std::string> steps;
+  options.on_step = [&](Duration, const std::string& what) { steps.push_back(what); };
+  Result<RunResult> result = run_scenario_real(scenario, options);
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const reports::RunRecord& record = result.value().record;
+  // About 4 jobs a second for 7 s; each ended (none lost) and most found the true best despite the faults.
+  const reports::RequestTotals totals = record.requests.totals();
+  CHECK(totals.issued >= 20);
+  CHECK(totals.lost == 0);
+  CHECK(record.figures.at("automl.automl.jobs_best_found") >= 0.8 * static_cast<double>(totals.issued));
+  CHECK(record.figures.at("automl.automl.jobs_wrong_best") == 0);
+  // The faults happened, in scenario time, and were healed.
+  REQUIRE(record.faults.size() == 3);
+  CHECK(record.faults[0].kind == "crash");
+  CHECK(record.faults[0].start_ns >= 2'000'000'000);
+  REQUIRE(record.faults[0].end_ns);
+  CHECK(*record.faults[0].end_ns - record.faults[0].start_ns >= 2'900'000'000);
+  CHECK(record.faults[1].kind == "pause");
+  INFO(record.faults[2].skip_reason);
+  CHECK_FALSE(record.faults[2].skipped);
+  CHECK(record.node_spans.size() == 2);  // gpu0 down, gpu1 paused
+  CHECK(std::find(steps.begin(), steps.end(), "crash dc-a/gpu0") != steps.end());
+  for (const reports::CheckResult& check : result.value().checks) {
+    INFO(check.name << ": " << check.summary);
+    CHECK(check.status != reports::CheckStatus::kFail);
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
+TEST_CASE("Real run: what the real world cannot run yet is refused before anything starts, naming each part") {
+  std::string text = kAutoMLScenario;
+  const std::string events = R"("events": [)";
+  text.replace(text.find(events), events.size(),
+               R"("events": [{"at": "1s", "fault": "partition", "sides": ["dc-a/gpu0", "dc-a/gpu1"], "for": "1s"},)");
+  const Scenario scenario = load(text);
+  const std::vector<std::string> problems = real_world_problems(scenario);
+  REQUIRE(problems.size() == 1);
+  CHECK_THAT(problems[0], Catch::Contains("events/0: fault \"partition\" is not applied to real processes yet"));
+  RealRunOptions options;
+  options.work_dir = "/nonexistent";
+  Result<RunResult> refused = run_scenario_real(scenario, options);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.code() == Errc::kInvalidArgument);
+  CHECK_THAT(refused.error().message, Catch::Contains("automl-real-smoke cannot run on the real world:"));
+  options.time_scale = 0;
+  CHECK_THAT(run_scenario_real(load(kAutoMLScenario), options).error().message,
+             Catch::Contains("the time scale must be a number above 0"));
+
+  const Scenario rpc = load(R"({"name": "rpc-only", "duration": "1s",
+    "topology": {"regions": ["r"], "clusters": [{"name": "c", "region": "r",
+      "nodes": [{"group": "server", "count": 1}, {"group": "client", "count": 1}]}]},
+    "services": [{"kind": "rpc", "name": "quote", "servers": "server", "clients": "client"}],
+    "workload": [{"service": "quote", "shape": "constant", "rate": 10}]})");
+  const std::vector<std::string> rpc_problems = real_world_problems(rpc);
+  REQUIRE(rpc_problems.size() == 1);
+  CHECK_THAT(rpc_problems[0], Catch::Contains("/services/0: service kind \"rpc\" has no real deployment yet"));
+}
+
+}  // namespace
+}  // namespace tandem::scenarios
