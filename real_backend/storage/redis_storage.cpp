@@ -70,13 +70,13 @@ void RedisStorage::disconnect() {
 
 Status RedisStorage::connect() {
   disconnect();
-  context_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, to_timeval(kConnectTimeoutMs));
+  context_ = redisConnectWithTimeout(options_.host.c_str(), options_.port, to_timeval(options_.connect_timeout_ms));
   if (context_ == nullptr || context_->err != 0) {
     Error error = failure(Errc::kStorageFailure, "cannot connect; is redis-server running there?");
     disconnect();
     return error;
   }
-  redisSetTimeout(context_, to_timeval(kCommandTimeoutMs));
+  redisSetTimeout(context_, to_timeval(options_.command_timeout_ms));
   if (!options_.password.empty()) {
     Reply auth = options_.user.empty() ? command(context_, {"AUTH", options_.password})
                                        : command(context_, {"AUTH", options_.user, options_.password});

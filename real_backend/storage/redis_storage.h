@@ -36,6 +36,8 @@ class RedisStorage final : public BatchedStorage {
     std::string hash_key;  // the node's hash
     std::string user;      // empty: AUTH with the password alone (requirepass); both empty: no AUTH
     std::string password;
+    int connect_timeout_ms = kConnectTimeoutMs;
+    int command_timeout_ms = kCommandTimeoutMs;
   };
 
   static Result<std::unique_ptr<RedisStorage>> open(Options options);

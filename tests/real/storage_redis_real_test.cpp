@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "real_backend/storage/redis_storage.h"
 #include "real_backend/storage/storage_config.h"
 #include "tests/real/support/redis_server.h"
 #include "tests/real/support/server_store_checks.h"
@@ -87,6 +88,38 @@ TEST_CASE("RedisStorage: a server with a password is opened with it and refused 
   REQUIRE(testing::run_sync(*store).ok());
   // Redis 6 ACL form: user "default" with the same password.
   CHECK(open_or_fail("redis://default:s3cret@" + address, "n1")->get("k") == Bytes("v"));
+}
+
+TEST_CASE(
+    "RedisStorage: a sync against a paused (SIGSTOP) server times out with kStorageFailure, then recovers") {
+  if (!RedisServer::available()) {
+    WARN(RedisServer::kMissingWarning);
+    return;
+  }
+  RedisServer server;
+  // Short timeouts so the test is quick; the defaults (kCommandTimeoutMs) behave the same, only slower.
+  RedisStorage::Options options;
+  options.port = server.port();
+  options.hash_key = "tandem:paused";
+  options.connect_timeout_ms = 300;
+  options.command_timeout_ms = 300;
+  auto opened = RedisStorage::open(options);
+  REQUIRE(opened.ok());
+  RedisStorage& store = *opened.value();
+  store.put("before", "1");
+  REQUIRE(testing::run_sync(store).ok());
+
+  server.pause();
+  store.put("during", "2");
+  const Status paused = testing::run_sync(store);
+  server.resume();
+  REQUIRE(!paused.ok());
+  CHECK(paused.code() == Errc::kStorageFailure);
+  INFO(paused.error().message);
+  CHECK(store.pending_size() == 1);
+  REQUIRE(testing::run_sync(store).ok());
+  CHECK(store.pending_size() == 0);
+  CHECK(open_or_fail(server.spec(), "paused")->get("during") == Bytes("2"));
 }
 
 TEST_CASE("RedisStorage: random put, erase, sync and reopen sequences match a model") {

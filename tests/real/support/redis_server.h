@@ -1,7 +1,8 @@
 // RedisServer: a throwaway redis-server for one test, on 127.0.0.1 at a free port, in a fresh temp dir, with
 // the durability RedisStorage requires (appendonly yes, appendfsync always) and no RDB snapshots.
 //
-// Lifecycle: the constructor starts it and waits (bounded) until it answers PING; kill() is kill -9; start()
+// Lifecycle: the constructor starts it and waits (bounded) until it answers PING; pause()/resume() are
+// SIGSTOP/SIGCONT; kill() is kill -9; start()
 // brings it back on the same port and directory, where it replays its append-only file; restart() is both —
 // the "state-store restart" fault. The destructor kills it and removes the directory.
 // When redis-server is not installed, available() is false and tests skip with kMissingWarning.
@@ -46,6 +47,9 @@ class RedisServer {
                      [&] { return probe_loopback(port_, "PING\r\n").starts_with("+PONG"); });
   }
   void kill() { process_.kill_hard(); }
+  // SIGSTOP / SIGCONT: a server that hangs (the kernel still accepts connections) rather than dies.
+  void pause() { ::kill(process_.pid(), SIGSTOP); }
+  void resume() { ::kill(process_.pid(), SIGCONT); }
   void restart() {
     kill();
     start();
