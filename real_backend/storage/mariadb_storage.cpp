@@ -58,8 +58,8 @@ Status MariaDbStorage::connect() {
   disconnect();
   connection_ = mysql_init(nullptr);
   if (connection_ == nullptr) return failure(Errc::kStorageFailure, "out of memory in mysql_init");
-  const unsigned connect_timeout_s = kConnectTimeoutS;
-  const unsigned command_timeout_s = kCommandTimeoutS;
+  const unsigned connect_timeout_s = options_.connect_timeout_s;
+  const unsigned command_timeout_s = options_.command_timeout_s;
   const my_bool no_reconnect = 0;  // reconnecting ourselves keeps a half-done transaction from being resumed
   mysql_options(connection_, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout_s);
   mysql_options(connection_, MYSQL_OPT_READ_TIMEOUT, &command_timeout_s);

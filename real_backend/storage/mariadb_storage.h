@@ -42,8 +42,10 @@ class MariaDbStorage final : public BatchedStorage {
     uint16_t port = 3306;
     std::string user;
     std::string password;
-    std::string database;  // letters, digits and '_' only
-    std::string node;      // at most 64 bytes
+    std::string database;                           // letters, digits and '_' only
+    std::string node;                               // at most 64 bytes
+    unsigned connect_timeout_s = kConnectTimeoutS;  // libmariadb counts whole seconds
+    unsigned command_timeout_s = kCommandTimeoutS;
   };
 
   static Result<std::unique_ptr<MariaDbStorage>> open(Options options);

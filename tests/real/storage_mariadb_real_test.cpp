@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "real_backend/storage/mariadb_storage.h"
 #include "real_backend/storage/storage_config.h"
 #include "tests/real/support/mariadb_server.h"
 #include "tests/real/support/server_store_checks.h"
@@ -87,6 +88,41 @@ TEST_CASE(
   CHECK_THAT(myisam.error().message,
              Catch::EndsWith("table tandem_kv uses engine 'MyISAM', which has no durable "
                              "transactions; run ALTER TABLE tandem_kv ENGINE=InnoDB"));
+}
+
+TEST_CASE(
+    "MariaDbStorage: a sync against a paused (SIGSTOP) server times out with kStorageFailure, then "
+    "recovers") {
+  if (!MariaDbServer::available()) {
+    WARN(MariaDbServer::kMissingWarning);
+    return;
+  }
+  MariaDbServer server;
+  // Short timeouts (libmariadb's least: 1 s) so the test is quick; the defaults behave the same, only slower.
+  MariaDbStorage::Options options;
+  options.port = server.port();
+  options.user = "root";
+  options.database = "tandem";
+  options.node = "paused";
+  options.connect_timeout_s = 1;
+  options.command_timeout_s = 1;
+  auto opened = MariaDbStorage::open(options);
+  REQUIRE(opened.ok());
+  MariaDbStorage& store = *opened.value();
+  store.put("before", "1");
+  REQUIRE(testing::run_sync(store).ok());
+
+  server.pause();
+  store.put("during", "2");
+  const Status paused = testing::run_sync(store);
+  server.resume();
+  REQUIRE(!paused.ok());
+  CHECK(paused.code() == Errc::kStorageFailure);
+  INFO(paused.error().message);
+  CHECK(store.pending_size() == 1);
+  REQUIRE(testing::run_sync(store).ok());
+  CHECK(store.pending_size() == 0);
+  CHECK(open_or_fail(server.spec(), "paused")->get("during") == Bytes("2"));
 }
 
 TEST_CASE("MariaDbStorage: random put, erase, sync and reopen sequences match a model") {

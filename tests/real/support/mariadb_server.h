@@ -67,6 +67,9 @@ class MariaDbServer {
                      [&] { return !probe_loopback(port_, "").empty(); });
   }
   void kill() { process_.kill_hard(); }
+  // SIGSTOP / SIGCONT: a server that hangs (the kernel still accepts connections) rather than dies.
+  void pause() { ::kill(process_.pid(), SIGSTOP); }
+  void resume() { ::kill(process_.pid(), SIGCONT); }
 
   // Runs one SQL statement with the mariadb command-line client (installed with mariadb-server); throws when
   // it fails.
