@@ -10,6 +10,7 @@
 #include "fault_injection/fault.h"
 #include "real_backend/local_cluster.h"
 #include "real_backend/member_process.h"
+#include "real_backend/net/admin_client.h"
 #include "real_backend/net/event_loop.h"
 #include "scenarios/services/automl.h"
 #include "scenarios/workload.h"
@@ -32,6 +33,9 @@ bool real_fault(const Fault& fault) {
     case FaultKind::kCrash:
     case FaultKind::kPause:
     case FaultKind::kActorKill:
+    case FaultKind::kIsolate:
+    case FaultKind::kPartition:
+    case FaultKind::kPartitionOneWay:
       return true;
     case FaultKind::kClusterOutage:
       return fault.outage == fault_injection::OutageMode::kPower;
@@ -43,8 +47,8 @@ bool real_fault(const Fault& fault) {
 std::string unsupported_fault(const Fault& fault, const std::string& where) {
   return where + ": fault \"" + std::string(fault_injection::fault_kind_name(fault.kind)) +
          (fault.kind == FaultKind::kClusterOutage ? "\" with \"mode\": \"network\"" : "\"") +
-         " is not applied to real processes yet (real faults: crash, pause, kill_actor, cluster_outage with "
-         "\"mode\": \"power\"; fix: run it in sim, or drop the fault)";
+         " is not applied to real processes yet (real faults: crash, pause, kill_actor, isolate, partition, "
+         "partition_one_way, cluster_outage with \"mode\": \"power\"; fix: run it in sim, or drop the fault)";
 }
 
 Duration scaled(Duration d, double time_scale) {
@@ -291,6 +295,11 @@ class RealRun {
       case FaultKind::kPause:
         for (NodeId node : fault.nodes) pause(node);
         break;
+      case FaultKind::kIsolate:
+      case FaultKind::kPartition:
+      case FaultKind::kPartitionOneWay:
+        filter(fault, true);
+        break;
       case FaultKind::kActorKill:  // instantaneous: the runtime restarts the actor
         span.end_ns = span.start_ns;
         driver_scope_.spawn(kill_actor(fault.actor, record_.faults.size() - 1));
@@ -313,6 +322,11 @@ class RealRun {
         break;
       case FaultKind::kPause:
         for (NodeId node : fault.nodes) resume(node);
+        break;
+      case FaultKind::kIsolate:
+      case FaultKind::kPartition:
+      case FaultKind::kPartitionOneWay:
+        filter(fault, false);
         break;
       default:
         break;
@@ -367,6 +381,41 @@ class RealRun {
     node_span_.erase(it);
   }
 
+  // Network faults through each member's transport filter (its Admin service): `on` cuts, !on heals. Only
+  // members have a transport of their own; client nodes share the driver's, so a cut names members only. A
+  // member that is down or paused keeps no filter (a restarted process starts with none).
+  void filter(const Fault& fault, bool on) {
+    std::vector<std::pair<NodeId, NodeId>> pairs;  // (at, peer): drop at `at` what goes to / comes from `peer`
+    std::vector<NodeId> everyone;
+    for (const real::ClusterMember& member : processes_->cluster().members) everyone.push_back(member.id);
+    bool both_ways = true;
+    if (fault.kind == FaultKind::kIsolate) {
+      for (NodeId node : fault.nodes) {
+        for (NodeId peer : everyone) {
+          if (peer != node) pairs.emplace_back(node, peer);
+        }
+      }
+    } else {
+      both_ways = fault.kind == FaultKind::kPartition;
+      for (NodeId from : fault.nodes) {
+        for (NodeId to : fault.other) pairs.emplace_back(from, to);
+      }
+    }
+    for (const auto& [at, peer] : pairs) {
+      const real::ClusterMember* member = processes_->cluster().find(at);
+      if (member == nullptr || member->role == real::MemberRole::kDriver || down_.contains(at) ||
+          paused_.contains(at)) {
+        continue;
+      }
+      real::AdminClient admin(member->endpoint(), processes_->cluster().auth_token);
+      const Status set = admin.set_filter(peer, on, on && both_ways, std::chrono::seconds(1));
+      if (!set.ok()) {
+        record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), at, "note",
+                                                    "filter on " + member->name + " failed: " + set.error().message});
+      }
+    }
+  }
+
   Task<void> kill_actor(std::string name, size_t span) {
     Result<std::vector<runtime::ActorInfo>> actors = co_await driver_->client().list_actors(false, false);
     if (!actors.ok()) {
@@ -398,6 +447,19 @@ class RealRun {
     record_.figures[prefix + "jobs_best_found"] = static_cast<double>(outcomes_[Errc::kOk]);
     record_.figures[prefix + "jobs_wrong_best"] = static_cast<double>(outcomes_[Errc::kInternal]);
     record_.figures[prefix + "jobs_failed"] = static_cast<double>(outcomes_[Errc::kFailedPrecondition]);
+    // What the members' transports saw, asked of each through its Admin service.
+    uint64_t dropped_by_filter = 0;
+    uint64_t delivered = 0;
+    for (const real::ClusterMember& member : processes_->cluster().members) {
+      if (member.role == real::MemberRole::kDriver || !processes_->running(member.id)) continue;
+      real::AdminClient admin(member.endpoint(), processes_->cluster().auth_token);
+      Result<real::TransportStats> stats = admin.stats(std::chrono::seconds(1));
+      if (!stats.ok()) continue;
+      dropped_by_filter += stats.value().dropped_by_filter;
+      delivered += stats.value().delivered;
+    }
+    record_.figures["real.messages_delivered"] = static_cast<double>(delivered);
+    record_.figures["real.messages_dropped_by_filter"] = static_cast<double>(dropped_by_filter);
     record_.figures["real.time_scale"] = options_.time_scale;
     record_.figures["real.processes"] = static_cast<double>(processes_->cluster().members.size() - 1);
     record_.figures["nodes"] = static_cast<double>(scenario_.index.node_count());

@@ -15,7 +15,9 @@
 //   (a crashed or paused client node issues nothing, as in sim).
 // - Faults: crash (kill -9; healed by starting the process again on the same endpoint and state store),
 //   pause (SIGSTOP/SIGCONT), kill_actor (the runtime's kill with a restart allowed), cluster_outage with
-//   "mode": "power" (every member of the cluster killed). Every process started is killed when the run ends.
+//   "mode": "power" (every member of the cluster killed), isolate / partition / partition_one_way (each
+//   member's transport filter, set through its Admin service; client nodes share the driver's transport and
+//   are not cut). Every process started is killed when the run ends.
 #pragma once
 
 #include <functional>

@@ -26,12 +26,13 @@ constexpr const char* kAutoMLScenario = R"({
                 "candidates": 6, "cost": {"median": "100ms", "sigma": 0.3}, "max_parallel_workers": 3,
                 "proxy_resources": {"CPU": 1, "control": 1}, "trainer_resources": {"CPU": 0.01, "control": 1},
                 "worker_resources": {"CPU": 1, "GPU": 1}, "heartbeat": {"period": "400ms", "miss_limit": 4},
-                "job_timeout": "30s"}],
+                "job_timeout": "10s"}],
   "workload": [{"service": "automl", "shape": "constant", "rate": 4, "arrivals": "uniform", "end": "7s"}],
   "events": [
     {"at": "2s", "fault": "crash", "target": "dc-a/gpu0", "for": "3s"},
     {"at": "3s", "fault": "pause", "target": "dc-a/gpu1", "for": "1s"},
-    {"at": "4s", "fault": "kill_actor", "target": "automl"}
+    {"at": "4s", "fault": "kill_actor", "target": "automl"},
+    {"at": "5s", "fault": "isolate", "target": "dc-a/gpu2", "for": "1s"}
   ],
   "expect": {"no_lost_requests": true}
 })";
@@ -43,7 +44,7 @@ Scenario load(const std::string& text) {
   return std::move(*loaded.scenario);
 }
 
-TEST_CASE("Real run: an AutoML scenario with crash, pause and actor-kill faults runs on real processes") {
+TEST_CASE("Real run: an AutoML scenario with crash, pause, actor-kill and isolate faults runs on real processes") {
   const Scenario scenario = load(kAutoMLScenario);
   CHECK(real_world_problems(scenario).empty());
   const std::string dir = real::testing::make_temp_dir("scenario");
@@ -65,7 +66,7 @@ TEST_CASE("Real run: an AutoML scenario with crash, pause and actor-kill faults 
   CHECK(record.figures.at("automl.automl.jobs_best_found") >= 0.8 * static_cast<double>(totals.issued));
   CHECK(record.figures.at("automl.automl.jobs_wrong_best") == 0);
   // The faults happened, in scenario time, and were healed.
-  REQUIRE(record.faults.size() == 3);
+  REQUIRE(record.faults.size() == 4);
   CHECK(record.faults[0].kind == "crash");
   CHECK(record.faults[0].start_ns >= 2'000'000'000);
   REQUIRE(record.faults[0].end_ns);
@@ -73,6 +74,13 @@ TEST_CASE("Real run: an AutoML scenario with crash, pause and actor-kill faults 
   CHECK(record.faults[1].kind == "pause");
   INFO(record.faults[2].skip_reason);
   CHECK_FALSE(record.faults[2].skipped);
+  CHECK(record.faults[3].kind == "isolate");
+  CHECK(record.figures.at("real.messages_dropped_by_filter") > 0);  // the isolated node's heartbeats, at least
+  CHECK(record.figures.at("real.messages_delivered") > 1000);
+  REQUIRE(record.faults[3].end_ns);
+  for (const reports::TraceEntry& note : record.notes) {
+    CHECK_THAT(note.detail, !Catch::Contains("filter on"));  // every member's filter was set and cleared
+  }
   CHECK(record.node_spans.size() == 2);  // gpu0 down, gpu1 paused
   CHECK(std::find(steps.begin(), steps.end(), "crash dc-a/gpu0") != steps.end());
   for (const reports::CheckResult& check : result.value().checks) {
@@ -87,11 +95,11 @@ TEST_CASE("Real run: what the real world cannot run yet is refused before anythi
   std::string text = kAutoMLScenario;
   const std::string events = R"("events": [)";
   text.replace(text.find(events), events.size(),
-               R"("events": [{"at": "1s", "fault": "partition", "sides": ["dc-a/gpu0", "dc-a/gpu1"], "for": "1s"},)");
+               R"("events": [{"at": "1s", "fault": "clock_skew", "target": "dc-a/gpu0", "skew": "2s", "for": "1s"},)");
   const Scenario scenario = load(text);
   const std::vector<std::string> problems = real_world_problems(scenario);
   REQUIRE(problems.size() == 1);
-  CHECK_THAT(problems[0], Catch::Contains("events/0: fault \"partition\" is not applied to real processes yet"));
+  CHECK_THAT(problems[0], Catch::Contains("events/0: fault \"clock_skew\" is not applied to real processes yet"));
   RealRunOptions options;
   options.work_dir = "/nonexistent";
   Result<RunResult> refused = run_scenario_real(scenario, options);
