@@ -178,10 +178,23 @@ Result<ClusterFile> ClusterFile::parse(const Json& json) {
     return problems.error();
   }
   check_keys(json, "",
-             {"storage", "auth_token", "heartbeat_period_ms", "heartbeat_miss_limit", "allow_remote", "members"},
+             {"storage", "auth_token", "tls", "heartbeat_period_ms", "heartbeat_miss_limit", "allow_remote", "members"},
              problems);
   if (auto storage = get_string(json, "storage", "", problems, false)) file.storage = *storage;
   if (auto token = get_string(json, "auth_token", "", problems, false)) file.auth_token = *token;
+  if (json.contains("tls")) {
+    const Json& tls = json["tls"];
+    if (!tls.is_object()) {
+      problems.add("/tls", "must be an object {\"cert\": PATH, \"key\": PATH, \"ca\": PATH} of PEM files");
+    } else {
+      check_keys(tls, "/tls", {"cert", "key", "ca"}, problems);
+      ClusterTls files;
+      if (auto cert = get_string(tls, "cert", "/tls", problems, true)) files.cert_path = *cert;
+      if (auto key = get_string(tls, "key", "/tls", problems, true)) files.key_path = *key;
+      if (auto ca = get_string(tls, "ca", "/tls", problems, true)) files.ca_path = *ca;
+      file.tls = files;
+    }
+  }
   if (auto period = get_uint(json, "heartbeat_period_ms", "", 600'000, problems, false)) {
     if (*period == 0) problems.add("/heartbeat_period_ms", "must be positive (fix: e.g. 500)");
     file.heartbeat_period_ms = static_cast<uint32_t>(*period);
@@ -249,6 +262,7 @@ Json ClusterFile::to_json() const {
   Json json;
   json["storage"] = storage;
   if (!auth_token.empty()) json["auth_token"] = auth_token;
+  if (tls) json["tls"] = {{"cert", tls->cert_path}, {"key", tls->key_path}, {"ca", tls->ca_path}};
   json["heartbeat_period_ms"] = heartbeat_period_ms;
   json["heartbeat_miss_limit"] = heartbeat_miss_limit;
   if (allow_remote) json["allow_remote"] = true;

@@ -3,6 +3,7 @@
 //   {
 //     "storage": "sqlite:/var/lib/tandem",          // default state store of every member (real_backend/storage)
 //     "auth_token": "s3cret",                       // optional: required on every link and admin call
+//     "tls": {"cert": "c.pem", "key": "k.pem", "ca": "ca.pem"},  // optional: gRPC SSL on every link
 //     "heartbeat_period_ms": 500, "heartbeat_miss_limit": 5,
 //     "members": [
 //       {"id": 0, "name": "head", "role": "head", "endpoint": "127.0.0.1:7100", "metrics_port": 9100},
@@ -51,9 +52,17 @@ struct ClusterMember {
   std::string endpoint() const { return host + ":" + std::to_string(port); }
 };
 
+// PEM files every member presents (cert, key) and checks its peers against (ca).
+struct ClusterTls {
+  std::string cert_path;
+  std::string key_path;
+  std::string ca_path;
+};
+
 struct ClusterFile {
   std::string storage = "sqlite:.";
   std::string auth_token;
+  std::optional<ClusterTls> tls;
   uint32_t heartbeat_period_ms = 1000;
   uint32_t heartbeat_miss_limit = 5;
   bool allow_remote = false;

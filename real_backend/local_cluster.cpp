@@ -37,6 +37,7 @@ Result<ClusterFile> make_loopback_cluster(const std::string& work_dir, const Loo
   ClusterFile cluster;
   cluster.storage = options.storage.empty() ? "sqlite:" + work_dir + "/state" : options.storage;
   cluster.auth_token = options.auth_token;
+  cluster.tls = options.tls;
   cluster.heartbeat_period_ms = options.heartbeat_period_ms;
   cluster.heartbeat_miss_limit = options.heartbeat_miss_limit;
   auto add = [&](NodeId id, std::string name, MemberRole role, runtime::ResourceSet resources,

@@ -18,6 +18,7 @@
 #include <sys/types.h>
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "core/common/result.h"
@@ -36,6 +37,7 @@ struct LoopbackClusterOptions {
   uint32_t heartbeat_miss_limit = 5;
   bool metrics = true;  // give every head and node a /metrics port
   std::string auth_token;
+  std::optional<ClusterTls> tls;
 };
 
 // A cluster file on 127.0.0.1 with free ports; node i gets the label {"node": "n<i>"}.

@@ -77,6 +77,9 @@ Status MemberProcess::start() {
   transport_options.listen_port = member_->port;
   transport_options.auth_token = cluster_.auth_token;
   transport_options.log = log_.get();
+  if (cluster_.tls) {
+    transport_options.tls = TlsFiles{cluster_.tls->cert_path, cluster_.tls->key_path, cluster_.tls->ca_path};
+  }
   transport_ = std::make_unique<GrpcTransport>(*loop_, member_->id, transport_options);
   if (Status started = transport_->start(); !started.ok()) {
     return make_error(started.code(), member_->name + ": cannot listen on " + member_->endpoint() + ": " +

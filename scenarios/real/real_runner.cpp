@@ -145,6 +145,11 @@ class RealRun {
   void announce(const std::string& what) {
     if (options_.on_step) options_.on_step(scenario_now(), what);
   }
+  std::optional<real::TlsFiles> admin_tls() const {
+    const auto& tls = processes_->cluster().tls;
+    if (!tls) return std::nullopt;
+    return real::TlsFiles{tls->cert_path, tls->key_path, tls->ca_path};
+  }
   bool drained() const { return scenario_now() >= scenario_.duration && jobs_ == jobs_ended_; }
   bool is_member(NodeId node) const { return processes_->cluster().find(node) != nullptr; }
 
@@ -407,7 +412,7 @@ class RealRun {
           paused_.contains(at)) {
         continue;
       }
-      real::AdminClient admin(member->endpoint(), processes_->cluster().auth_token);
+      real::AdminClient admin(member->endpoint(), processes_->cluster().auth_token, admin_tls());
       const Status set = admin.set_filter(peer, on, on && both_ways, std::chrono::seconds(1));
       if (!set.ok()) {
         record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), at, "note",
@@ -452,7 +457,7 @@ class RealRun {
     uint64_t delivered = 0;
     for (const real::ClusterMember& member : processes_->cluster().members) {
       if (member.role == real::MemberRole::kDriver || !processes_->running(member.id)) continue;
-      real::AdminClient admin(member.endpoint(), processes_->cluster().auth_token);
+      real::AdminClient admin(member.endpoint(), processes_->cluster().auth_token, admin_tls());
       Result<real::TransportStats> stats = admin.stats(std::chrono::seconds(1));
       if (!stats.ok()) continue;
       dropped_by_filter += stats.value().dropped_by_filter;

@@ -5,6 +5,7 @@
 #include "core/apps/automl/checkpoint.h"
 #include "core/apps/automl/service.h"
 #include "real_backend/metrics_http.h"
+#include "real_backend/net/admin_client.h"
 #include "tests/real/real_fixture.h"
 
 namespace tandem::real::testing {
@@ -138,6 +139,44 @@ TEST_CASE("Real cluster: the head killed with kill -9 and restarted recovers its
   CHECK(after.best == before.best);
   const auto jobs = c.ok(c.driver.await(again.list_jobs(), 30s));
   CHECK(jobs == std::vector<std::string>{job});
+}
+
+TEST_CASE("Real cluster: with TLS and a token from the cluster file every link is secured and the job still runs") {
+  const std::string certs = make_temp_dir("certs");
+  const std::string command = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                              "-addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout '" + certs +
+                              "/key.pem' -out '" + certs + "/cert.pem' > '" + certs + "/openssl.log' 2>&1";
+  if (std::system("command -v openssl > /dev/null 2>&1") != 0 || std::system(command.c_str()) != 0) {
+    WARN("openssl is missing or failed (apt-get install openssl): the TLS cluster test is skipped");
+    return;
+  }
+  RealClusterOptions options;
+  options.nodes = 2;
+  options.edit = [&](ClusterFile& file) {
+    file.auth_token = "s3cret";
+    file.tls = ClusterTls{certs + "/cert.pem", certs + "/key.pem", certs + "/cert.pem"};
+  };
+  RealCluster c(options);
+  c.ok(c.driver.await(apps::automl::deploy(c.client(), AutoMLConfig{}), 30s));
+  AutoMLClient automl(c.client());
+  const JobSpec spec = make_spec("tls", 6, 50);
+  const std::string job = c.ok(c.driver.await(automl.submit(spec), 30s));
+  const JobStatus done = c.ok(c.driver.await(automl.wait(job, 60s, 100ms), 70s));
+  CHECK(done.state == JobState::kSucceeded);
+  REQUIRE(done.best);
+  CHECK(*done.best == apps::automl::true_best(spec));
+
+  // The members refuse control calls without the token, and /metrics wants it too.
+  const ClusterMember& node = c.file.members[1];
+  const TlsFiles tls{certs + "/cert.pem", certs + "/key.pem", certs + "/cert.pem"};
+  AdminClient wrong(node.endpoint(), "guess", tls);
+  CHECK(wrong.clear_filters(2s).code() == Errc::kFailedPrecondition);
+  AdminClient right(node.endpoint(), "s3cret", tls);
+  CHECK(right.clear_filters(2s).ok());
+  CHECK(c.ok(http_get("127.0.0.1", node.metrics_port, "/metrics")).first == 401);
+  CHECK(c.ok(http_get("127.0.0.1", node.metrics_port, "/metrics", "s3cret")).first == 200);
+  std::error_code ignored;
+  std::filesystem::remove_all(certs, ignored);
 }
 
 }  // namespace
