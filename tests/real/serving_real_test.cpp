@@ -3,6 +3,8 @@
 // with kill -9 while requests flow.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "core/async/sleep.h"
 #include "core/serving/appmaster_client.h"
 #include "core/serving/catalog.h"
@@ -148,6 +150,49 @@ TEST_CASE("Real cluster: the AppMaster's process killed with kill -9 under load 
   INFO(load->first_error);
   CHECK(load->issued > 150);
   CHECK(load->failed == 0);
+}
+
+TEST_CASE("Real cluster: a serving node killed with kill -9 - its backends come back on the other node") {
+  RealCluster c(serving_cluster());
+  AppMasterClient master = appmaster(c);
+  c.ok(c.driver.await(master.ensure(1), 30s));
+  c.ok(c.driver.await(master.apply(small_spec()), 30s));
+  auto serving = [&](uint32_t backends) {
+    return c.driver.run_until(
+        [&] {
+          auto status = c.driver.await(master.status(), 5s);
+          return status.ok() && status.value().backends_ready == backends && status.value().proxies_ready == 2;
+        },
+        30s);
+  };
+  REQUIRE(serving(4));
+  // Where the backends run now: both serving nodes host some (spread by the scheduler) or one hosts all.
+  std::map<NodeId, int> backends_on;
+  for (const runtime::ActorInfo& info : c.ok(c.driver.await(c.client().list_actors(false, false), 10s))) {
+    if (info.class_name == kBackendClass) ++backends_on[info.node];
+  }
+  const NodeId victim = backends_on.count(c.node(1)) ? c.node(1) : c.node(2);
+  const NodeId survivor = victim == c.node(1) ? c.node(2) : c.node(1);
+  REQUIRE(backends_on[victim] > 0);
+  c.processes.kill9(victim);
+
+  // The runtime declares the node dead; the AppMaster replaces what died there on the surviving node.
+  std::map<NodeId, int> after;
+  const bool recovered = c.driver.run_until(
+      [&] {
+        auto actors = c.driver.await(c.client().list_actors(false, false), 5s);
+        auto status = c.driver.await(master.status(), 5s);
+        if (!actors.ok() || !status.ok()) return false;
+        after.clear();
+        for (const runtime::ActorInfo& info : actors.value()) {
+          if (info.class_name == kBackendClass || info.class_name == kProxyClass) ++after[info.node];
+        }
+        return after.count(victim) == 0 && status.value().backends_ready == 4 && status.value().proxies_ready == 2;
+      },
+      30s);
+  INFO("instances per node: " << (after.count(survivor) ? after[survivor] : 0) << " on the survivor");
+  REQUIRE(recovered);
+  CHECK(after[survivor] == 4 + 2);  // every backend and both proxies
 }
 
 }  // namespace
