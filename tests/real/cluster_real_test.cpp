@@ -2,6 +2,9 @@
 // driver, the AutoML service of the seed deployed on them, and real faults (kill -9, restart) applied.
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <iterator>
+
 #include "core/apps/automl/checkpoint.h"
 #include "core/apps/automl/service.h"
 #include "real_backend/metrics_http.h"
@@ -139,6 +142,27 @@ TEST_CASE("Real cluster: the head killed with kill -9 and restarted recovers its
   CHECK(after.best == before.best);
   const auto jobs = c.ok(c.driver.await(again.list_jobs(), 30s));
   CHECK(jobs == std::vector<std::string>{job});
+}
+
+TEST_CASE("Real cluster: tandem cluster up --automl-demo starts processes, runs a job to its true best and stops") {
+  const std::string dir = make_temp_dir("cli");
+  const std::string command = std::string(TANDEM_CLI_PATH) + " cluster up --nodes 2 --automl-demo --dir '" + dir +
+                              "' > '" + dir + "/out.txt' 2>&1";
+  const int status = std::system(command.c_str());
+  std::ifstream in(dir + "/out.txt");
+  const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  INFO(out);
+  CHECK(status == 0);
+  CHECK_THAT(out, Catch::Contains("job-1 SUCCEEDED: 16/16 candidates"));
+  CHECK_THAT(out, Catch::Contains("the true best"));
+  // Every member process it started is gone: none of their ports answers any more.
+  Result<ClusterFile> file = ClusterFile::load(dir + "/cluster.json");
+  REQUIRE(file.ok());
+  for (const ClusterMember& member : file.value().members) {
+    if (member.metrics_port != 0) CHECK_FALSE(http_get("127.0.0.1", member.metrics_port, "/healthz").ok());
+  }
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
 }
 
 TEST_CASE("Real cluster: with TLS and a token from the cluster file every link is secured and the job still runs") {
