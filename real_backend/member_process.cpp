@@ -14,36 +14,11 @@
 #include "real_backend/net/stderr_log.h"
 #include "real_backend/prometheus.h"
 #include "real_backend/real_catalog.h"
+#include "real_backend/storage/memory_storage.h"
 #include "real_backend/storage/storage_config.h"
 
 namespace tandem::real {
 namespace {
-
-// A driver keeps nothing durable: its Env gets a store that lives in memory and syncs at once.
-class MemoryStorage final : public Storage {
- public:
-  std::optional<Bytes> get(std::string_view key) const override {
-    auto it = entries_.find(key);
-    if (it == entries_.end()) return std::nullopt;
-    return it->second;
-  }
-  void put(std::string_view key, Bytes value) override { entries_[std::string(key)] = std::move(value); }
-  void erase(std::string_view key) override {
-    auto it = entries_.find(key);
-    if (it != entries_.end()) entries_.erase(it);
-  }
-  std::vector<std::pair<std::string, Bytes>> scan(std::string_view prefix) const override {
-    std::vector<std::pair<std::string, Bytes>> out;
-    for (auto it = entries_.lower_bound(prefix); it != entries_.end() && it->first.starts_with(prefix); ++it) {
-      out.emplace_back(it->first, it->second);
-    }
-    return out;
-  }
-  Task<Status> sync() override { co_return Status{}; }
-
- private:
-  std::map<std::string, Bytes, std::less<>> entries_;
-};
 
 uint64_t fresh_seed() {
   std::random_device device;

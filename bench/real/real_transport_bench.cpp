@@ -48,6 +48,7 @@
 #include "echo.grpc.pb.h"
 #include "real_backend/net/event_loop.h"
 #include "real_backend/net/grpc_transport.h"
+#include "real_backend/storage/memory_storage.h"
 
 extern char** environ;
 
@@ -84,32 +85,6 @@ class EchoService final : public tandem::bench::Echo::CallbackService {
     reactor->Finish(grpc::Status::OK);
     return reactor;
   }
-};
-
-// A Storage that lives in memory: the benchmark keeps nothing durable.
-class MemoryStorage final : public Storage {
- public:
-  std::optional<Bytes> get(std::string_view key) const override {
-    auto it = entries_.find(key);
-    if (it == entries_.end()) return std::nullopt;
-    return it->second;
-  }
-  void put(std::string_view key, Bytes value) override { entries_[std::string(key)] = std::move(value); }
-  void erase(std::string_view key) override {
-    auto it = entries_.find(key);
-    if (it != entries_.end()) entries_.erase(it);
-  }
-  std::vector<std::pair<std::string, Bytes>> scan(std::string_view prefix) const override {
-    std::vector<std::pair<std::string, Bytes>> out;
-    for (auto it = entries_.lower_bound(prefix); it != entries_.end() && it->first.starts_with(prefix); ++it) {
-      out.emplace_back(it->first, it->second);
-    }
-    return out;
-  }
-  Task<Status> sync() override { co_return Status{}; }
-
- private:
-  std::map<std::string, Bytes, std::less<>> entries_;
 };
 
 // The runtime's callee: an actor whose one method returns its argument bytes.

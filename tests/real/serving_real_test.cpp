@@ -9,66 +9,13 @@
 #include "core/serving/appmaster_client.h"
 #include "core/serving/catalog.h"
 #include "core/serving/serving_client.h"
-#include "tests/real/real_fixture.h"
+#include "tests/real/serving_real_support.h"
 
 namespace tandem::real::testing {
 namespace {
 
 using namespace std::chrono_literals;
 using namespace tandem::serving;
-
-// n1, n2 host proxies and backends (CPU); n3, n4 host only the AppMaster (an "appmaster" resource, no CPU),
-// so killing the AppMaster's process kills nothing that serves traffic.
-RealClusterOptions serving_cluster() {
-  RealClusterOptions options;
-  options.nodes = 4;
-  options.edit = [](ClusterFile& file) {
-    for (ClusterMember& member : file.members) {
-      if (member.role != MemberRole::kNode) continue;
-      member.labels["cluster"] = "c1";
-      member.resources = member.id <= 2 ? runtime::ResourceSet{{"CPU", 16}, {"memory", 16e9}}
-                                        : runtime::ResourceSet{{"appmaster", 1}};
-    }
-  };
-  return options;
-}
-
-ServiceSpec small_spec() {
-  ServiceSpec spec;
-  spec.name = "svc";
-  spec.version = "v1";
-  VersionSpec v1;
-  v1.name = "v1";
-  v1.latency = ServiceTime{LatencyShape::kLognormal, 2ms, 0.3, 3.0};
-  v1.startup = 200ms;
-  v1.reload = 100ms;
-  v1.output_salt = "model";
-  v1.concurrency = 16;
-  spec.versions = {v1};
-  spec.replicas = {{"c1", 4}};
-  spec.proxies_per_cluster = 2;
-  spec.backend_resources = runtime::ResourceSet{{"CPU", 1}};
-  spec.proxy_resources = runtime::ResourceSet{{"CPU", 0.5}};
-  return spec;
-}
-
-AppMasterClient appmaster(RealCluster& c) {
-  AppMasterOptions options;
-  options.discovery = Endpoint{c.head(), kDiscoveryPort};
-  options.lease = 1s;
-  options.health_period = 500ms;
-  options.health_timeout = 400ms;
-  options.reconcile_period = 200ms;
-  options.discovery_period = 500ms;
-  options.discovery_ttl = 10s;
-  options.deregistration_grace = 800ms;
-  options.control_timeout = 1s;
-  options.start_timeout = 20s;
-  AppMasterClientOptions client_options;
-  client_options.call_timeout = 2s;
-  client_options.resources = runtime::ResourceSet{{"appmaster", 1}};
-  return AppMasterClient(c.client(), "svc", "c1", options, client_options);
-}
 
 struct Load {
   uint64_t issued = 0;

@@ -10,7 +10,7 @@
 #include "core/runtime/codec.h"
 #include "core/serving/appmaster_client.h"
 #include "core/serving/service_metadata.h"
-#include "tests/real/real_fixture.h"
+#include "tests/real/serving_real_support.h"
 #include "tests/real/support/mariadb_server.h"
 #include "tests/real/support/redis_server.h"
 
@@ -24,59 +24,6 @@ using ::tandem::testing::MariaDbServer;
 using ::tandem::testing::RedisServer;
 
 constexpr int kAcknowledgedPerPhase = 20;
-
-// n1, n2 host proxies and backends; n3, n4 host only the AppMaster (an "appmaster" resource).
-RealClusterOptions cluster_on(const std::string& storage) {
-  RealClusterOptions options;
-  options.nodes = 4;
-  options.storage = storage;
-  options.edit = [](ClusterFile& file) {
-    for (ClusterMember& member : file.members) {
-      if (member.role != MemberRole::kNode) continue;
-      member.labels["cluster"] = "c1";
-      member.resources = member.id <= 2 ? runtime::ResourceSet{{"CPU", 16}, {"memory", 16e9}}
-                                        : runtime::ResourceSet{{"appmaster", 1}};
-    }
-  };
-  return options;
-}
-
-ServiceSpec small_spec() {
-  ServiceSpec spec;
-  spec.name = "svc";
-  spec.version = "v1";
-  VersionSpec v1;
-  v1.name = "v1";
-  v1.latency = ServiceTime{LatencyShape::kLognormal, 2ms, 0.3, 3.0};
-  v1.startup = 200ms;
-  v1.reload = 100ms;
-  v1.output_salt = "model";
-  v1.concurrency = 16;
-  spec.versions = {v1};
-  spec.replicas = {{"c1", 4}};
-  spec.proxies_per_cluster = 2;
-  spec.backend_resources = runtime::ResourceSet{{"CPU", 1}};
-  spec.proxy_resources = runtime::ResourceSet{{"CPU", 0.5}};
-  return spec;
-}
-
-AppMasterClient appmaster(RealCluster& c) {
-  AppMasterOptions options;
-  options.discovery = Endpoint{c.head(), kDiscoveryPort};
-  options.lease = 1s;
-  options.health_period = 500ms;
-  options.health_timeout = 400ms;
-  options.reconcile_period = 200ms;
-  options.discovery_period = 500ms;
-  options.discovery_ttl = 10s;
-  options.deregistration_grace = 800ms;
-  options.control_timeout = 1s;
-  options.start_timeout = 20s;
-  AppMasterClientOptions client_options;
-  client_options.call_timeout = 2s;
-  client_options.resources = runtime::ResourceSet{{"appmaster", 1}};
-  return AppMasterClient(c.client(), "svc", "c1", options, client_options);
-}
 
 bool backends_ready(RealCluster& c, AppMasterClient& master, uint32_t count) {
   return c.driver.run_until(
@@ -95,7 +42,7 @@ void put_acknowledged(RealCluster& c, int first) {
 
 template <typename Server>
 void check_store_restart_under_appmaster(Server& server, const std::string& storage) {
-  RealCluster c(cluster_on(storage));
+  RealCluster c(serving_cluster(storage));
   AppMasterClient master = appmaster(c);
   c.ok(c.driver.await(master.ensure(1), 30s));
   c.ok(c.driver.await(master.apply(small_spec()), 30s));
