@@ -60,18 +60,10 @@ class MemberProcess {
   // Runs the loop until done() or the timeout; returns done().
   bool run_until(const std::function<bool()>& done, Duration timeout);
 
-  // Runs `task` on the loop until it returns its value, or kTimeout after `timeout`.
+  // Runs `task` on the loop until it returns its value, or kTimeout after `timeout` (T = void: a Status).
   template <typename T>
   Result<T> await(Task<Result<T>> task, Duration timeout) {
     auto slot = std::make_shared<std::optional<Result<T>>>();
-    drivers_.spawn(fill(std::move(task), slot));
-    if (!run_until([&] { return slot->has_value(); }, timeout)) {
-      return make_error(Errc::kTimeout, "no answer within " + format_duration(timeout));
-    }
-    return std::move(**slot);
-  }
-  Status await(Task<Status> task, Duration timeout) {
-    auto slot = std::make_shared<std::optional<Status>>();
     drivers_.spawn(fill(std::move(task), slot));
     if (!run_until([&] { return slot->has_value(); }, timeout)) {
       return make_error(Errc::kTimeout, "no answer within " + format_duration(timeout));

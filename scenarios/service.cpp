@@ -1,5 +1,7 @@
 #include "scenarios/service.h"
 
+#include <algorithm>
+
 #include "scenarios/services/automl.h"
 #include "scenarios/services/fanout.h"
 #include "scenarios/services/rpc.h"
@@ -49,6 +51,22 @@ std::vector<std::string> ServiceRegistry::names() const {
 
 std::optional<std::string> planned_service_kind(std::string_view /*name*/) {
   return std::nullopt;
+}
+
+std::optional<std::string> read_node_group(ObjectReader& entry, std::string_view key, const std::string& fallback,
+                                           const std::vector<std::string>& groups, Problems& problems) {
+  const bool given = entry.has(key);
+  std::optional<std::string> value = entry.string(key, Need::kOptional);
+  if (given && !value) return std::nullopt;
+  const std::string group = value.value_or(fallback);
+  if (std::find(groups.begin(), groups.end(), group) == groups.end()) {
+    problems.add(entry.child(key), (given ? "no node group named \"" + group + "\""
+                                          : "missing, and no node group is named \"" + fallback + "\"") +
+                                       "; name the group of the " + std::string(key) + " nodes" +
+                                       suggestion(group, groups, "groups"));
+    return std::nullopt;
+  }
+  return group;
 }
 
 }  // namespace tandem::scenarios

@@ -116,6 +116,11 @@ class ServiceRegistry {
   std::vector<std::unique_ptr<ServiceKind>> kinds_;
 };
 
+// A service entry's node-group field: entry[key], or `fallback` when absent; nullopt (with a problem naming the
+// groups there are) when it names no group of `groups` (topology.group_names()).
+std::optional<std::string> read_node_group(ObjectReader& entry, std::string_view key, const std::string& fallback,
+                                           const std::vector<std::string>& groups, Problems& problems);
+
 // Kinds that are planned but not yet available, with the reason, for a helpful refusal.
 std::optional<std::string> planned_service_kind(std::string_view name);
 

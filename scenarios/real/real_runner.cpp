@@ -80,7 +80,7 @@ class RealRun {
     }
     if (scenario_.liveness) {
       at(scenario_.liveness->heal_at, [this] {
-        heal_all("liveness");
+        heal_all();
         record_.heal_at = scenario_now();
         announce("liveness: heal everything");
       });
@@ -276,7 +276,7 @@ class RealRun {
         announce("resume");
         break;
       case ScheduledStep::Kind::kHealAll:
-        heal_all("heal");
+        heal_all();
         announce("heal everything");
         break;
       case ScheduledStep::Kind::kNote:
@@ -339,7 +339,7 @@ class RealRun {
     announce("heal " + fault.label);
   }
 
-  void heal_all(const std::string&) {
+  void heal_all() {
     std::vector<uint64_t> ids;
     for (const auto& [id, active] : active_) ids.push_back(id);
     for (uint64_t id : ids) heal(id);
@@ -440,7 +440,7 @@ class RealRun {
 
   // --- End of run -----------------------------------------------------------------------------------------
   void finish() {
-    heal_all("end of run");
+    heal_all();
     record_.requests.settle(TimePoint(scenario_now()), [this](NodeId client, int64_t from, int64_t to) {
       return record_.node_impaired(client, from, to);
     });

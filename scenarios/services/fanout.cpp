@@ -195,19 +195,8 @@ class FanoutKind final : public ServiceKind {
     config.name = name;
     config.spec.name = name;
     const std::vector<std::string> groups = topology.group_names();
-    auto group = [&](std::string_view key, const std::string& fallback) -> std::optional<std::string> {
-      const bool given = entry.has(key);
-      std::optional<std::string> value = entry.string(key, Need::kOptional);
-      if (given && !value) return std::nullopt;
-      const std::string g = value.value_or(fallback);
-      if (std::find(groups.begin(), groups.end(), g) == groups.end()) {
-        problems.add(entry.child(key), (given ? "no node group named \"" + g + "\"" :
-                                                "missing, and no node group is named \"" + fallback + "\"") +
-                                           "; name the group of the " + std::string(key) + " nodes" +
-                                           suggestion(g, groups, "groups"));
-        return std::nullopt;
-      }
-      return g;
+    auto group = [&](std::string_view key, const std::string& fallback) {
+      return read_node_group(entry, key, fallback, groups, problems);
     };
     const auto head = group("head", "head");
     const auto workers = group("workers", "worker");
