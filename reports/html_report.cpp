@@ -52,10 +52,18 @@ std::string num(double value, int digits = 1) {
   return buffer;
 }
 
+// "45s", "2.5s"; from two minutes on "2m30s", "1h5m" (whole seconds), so tick labels are never rounded.
 std::string time_label(double seconds) {
-  if (seconds >= 3600) return num(seconds / 3600, seconds >= 36000 ? 0 : 1) + "h";
-  if (seconds >= 120) return num(seconds / 60, 0) + "m";
-  return num(seconds, seconds >= 10 || seconds == std::floor(seconds) ? 0 : 1) + "s";
+  if (seconds < 120) return num(seconds, seconds >= 10 || seconds == std::floor(seconds) ? 0 : 1) + "s";
+  const auto whole = static_cast<int64_t>(std::llround(seconds));
+  const int64_t hours = whole / 3600;
+  const int64_t minutes = whole % 3600 / 60;
+  const int64_t rest = whole % 60;
+  std::string label;
+  if (hours > 0) label += std::to_string(hours) + "h";
+  if (minutes > 0) label += std::to_string(minutes) + "m";
+  if (rest > 0) label += std::to_string(rest) + "s";
+  return label;
 }
 
 // A fixed palette by fault kind, so the same kind has the same colour in every chart.
@@ -76,6 +84,18 @@ double nice_step(double range, int ticks) {
     if (raw <= multiple * magnitude) return multiple * magnitude;
   }
   return 10 * magnitude;
+}
+
+// A tick step in units people count time in (10s, 1m, 5m, 1h, ...), at most `ticks` ticks over the range;
+// below 10 s, nice_step's.
+double time_step(double range_seconds, int ticks) {
+  static constexpr double kSteps[] = {10,  15,   20,   30,   60,    120,   300,   600,  900,
+                                      1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800};
+  if (range_seconds / ticks <= 5) return nice_step(range_seconds, ticks);
+  for (double step : kSteps) {
+    if (range_seconds / step <= ticks) return step;
+  }
+  return nice_step(range_seconds, ticks);
 }
 
 struct Line {
@@ -107,7 +127,7 @@ class Chart {
 
 std::string x_axis(const Chart& chart, int bottom) {
   std::string svg;
-  const double step = nice_step(chart.x_max(), 8);
+  const double step = time_step(chart.x_max(), 8);
   for (double t = 0; t <= chart.x_max() + 1e-9; t += step) {
     svg += "<line x1='" + num(chart.x(t)) + "' x2='" + num(chart.x(t)) + "' y1='" + std::to_string(kTop) +
            "' y2='" + std::to_string(bottom) + "' class='grid'/>";
@@ -133,6 +153,40 @@ std::string fault_shading(const Chart& chart, const RunRecord& record, int top, 
   return svg;
 }
 
+// Legend boxes right-aligned on the title line.
+std::string legend(const std::vector<Line>& lines) {
+  std::string svg;
+  double legend_x = kWidth - kRight;
+  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
+    legend_x -= 14 + 7.0 * static_cast<double>(it->name.size());
+    svg += "<rect x='" + num(legend_x) + "' y='8' width='10' height='10' fill='" + it->color + "'/>";
+    svg += "<text x='" + num(legend_x + 13) + "' y='17' class='tick'>" + escape(it->name) + "</text>";
+  }
+  return svg;
+}
+
+// Horizontal grid lines with their values, and the unit along the left edge.
+std::string y_axis(const Chart& chart, const std::string& unit, int bottom, double min_step = 0) {
+  std::string svg;
+  const double step = std::max(min_step, nice_step(chart.y_max() - chart.y_min(), 4));
+  for (double v = std::ceil(chart.y_min() / step) * step; v <= chart.y_max() + 1e-9; v += step) {
+    svg += "<line x1='" + std::to_string(kLeft) + "' x2='" + std::to_string(kWidth - kRight) + "' y1='" +
+           num(chart.y(v)) + "' y2='" + num(chart.y(v)) + "' class='grid'/>";
+    svg += "<text x='" + std::to_string(kLeft - 6) + "' y='" + num(chart.y(v) + 4) +
+           "' class='tick' text-anchor='end'>" +
+           num(v, step == std::floor(step) ? 0 : (step * 10 == std::floor(step * 10) ? 1 : 2)) + "</text>";
+  }
+  svg += "<text x='12' y='" + num((kTop + bottom) / 2.0) + "' class='tick' transform='rotate(-90 12 " +
+         num((kTop + bottom) / 2.0) + ")' text-anchor='middle'>" + escape(unit) + "</text>";
+  return svg;
+}
+
+std::string svg_open(const std::string& label, int height) {
+  return "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 " + std::to_string(kWidth) + " " +
+         std::to_string(height) + "' width='" + std::to_string(kWidth) + "' height='" + std::to_string(height) +
+         "' role='img' aria-label='" + escape(label) + "'>";
+}
+
 std::string line_chart(const std::string& title, const std::string& unit, const ChartData& data,
                        const std::vector<Line>& lines, const RunRecord& record,
                        std::optional<double> fixed_min, std::optional<double> fixed_max) {
@@ -155,27 +209,11 @@ std::string line_chart(const std::string& title, const std::string& unit, const 
   const double horizon = to_seconds(record.duration + record.drain);
   const Chart chart(horizon, y_min, y_max);
   const int bottom = kHeight - kBottom;
-  std::string svg = "<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 " + std::to_string(kWidth) + " " +
-                    std::to_string(kHeight) + "' width='" + std::to_string(kWidth) + "' height='" +
-                    std::to_string(kHeight) + "' role='img' aria-label='" + escape(title) + "'>";
+  std::string svg = svg_open(title, kHeight);
   svg += "<text x='" + std::to_string(kLeft) + "' y='16' class='title'>" + escape(title) + "</text>";
-  double legend_x = kWidth - kRight;
-  for (auto it = lines.rbegin(); it != lines.rend(); ++it) {
-    legend_x -= 14 + 7.0 * static_cast<double>(it->name.size());
-    svg += "<rect x='" + num(legend_x) + "' y='8' width='10' height='10' fill='" + it->color + "'/>";
-    svg += "<text x='" + num(legend_x + 13) + "' y='17' class='tick'>" + escape(it->name) + "</text>";
-  }
+  svg += legend(lines);
   svg += fault_shading(chart, record, kTop, bottom);
-  const double step = nice_step(y_max - y_min, 4);
-  for (double v = std::ceil(y_min / step) * step; v <= y_max + 1e-9; v += step) {
-    svg += "<line x1='" + std::to_string(kLeft) + "' x2='" + std::to_string(kWidth - kRight) + "' y1='" +
-           num(chart.y(v)) + "' y2='" + num(chart.y(v)) + "' class='grid'/>";
-    svg += "<text x='" + std::to_string(kLeft - 6) + "' y='" + num(chart.y(v) + 4) +
-           "' class='tick' text-anchor='end'>" +
-           num(v, step == std::floor(step) ? 0 : (step * 10 == std::floor(step * 10) ? 1 : 2)) + "</text>";
-  }
-  svg += "<text x='12' y='" + num((kTop + bottom) / 2.0) + "' class='tick' transform='rotate(-90 12 " +
-         num((kTop + bottom) / 2.0) + ")' text-anchor='middle'>" + escape(unit) + "</text>";
+  svg += y_axis(chart, unit, bottom);
   svg += x_axis(chart, bottom);
   for (const Line& line : lines) {
     std::string path;
@@ -276,6 +314,67 @@ std::string timeline_chart(const RunRecord& record) {
   return svg;
 }
 
+// Replicas per version of one serving service: the versions' serving backends stacked (oldest seen at the
+// bottom), as steps (each observation holds until the next), with the desired count as a dashed line.
+std::string replica_chart(const ReplicaSeries& series, const RunRecord& record) {
+  static const char* kVersionPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd",
+                                          "#8c564b", "#e377c2", "#17becf", "#bcbd22"};
+  constexpr size_t kPaletteSize = sizeof kVersionPalette / sizeof kVersionPalette[0];
+  const size_t points = series.t_seconds.size();
+  double high = 0;
+  for (size_t p = 0; p < points; ++p) {
+    double total = 0;
+    for (const std::vector<double>& values : series.serving) total += values[p];
+    high = std::max({high, total, series.desired[p]});
+  }
+  const Chart chart(to_seconds(record.duration + record.drain), 0, std::max(1.0, std::ceil(high * 1.1)));
+  const int bottom = kHeight - kBottom;
+  const std::string title = "Replicas of " + series.service + " per version";
+  std::string svg = svg_open(title, kHeight);
+  svg += "<text x='" + std::to_string(kLeft) + "' y='16' class='title'>" + escape(title) + "</text>";
+  std::vector<Line> keys;
+  for (size_t v = 0; v < series.versions.size(); ++v)
+    keys.push_back({series.versions[v], kVersionPalette[v % kPaletteSize], nullptr});
+  keys.push_back({"desired", "#222222", nullptr});
+  svg += legend(keys);
+  svg += fault_shading(chart, record, kTop, bottom);
+  svg += y_axis(chart, "backends", bottom, /*min_step=*/1);  // whole backends
+  svg += x_axis(chart, bottom);
+  // A step edge through (t_p, value_p) held until t_{p+1}.
+  const auto step_points = [&](const std::vector<double>& values) {
+    std::vector<std::pair<double, double>> out;
+    for (size_t p = 0; p < points; ++p) {
+      if (p > 0) out.emplace_back(chart.x(series.t_seconds[p]), chart.y(values[p - 1]));
+      out.emplace_back(chart.x(series.t_seconds[p]), chart.y(values[p]));
+    }
+    return out;
+  };
+  std::vector<double> base(points, 0.0);
+  for (size_t v = 0; v < series.versions.size(); ++v) {
+    std::vector<double> top = base;
+    for (size_t p = 0; p < points; ++p) top[p] += series.serving[v][p];
+    const auto upper = step_points(top);
+    const auto lower = step_points(base);
+    std::string polygon;
+    for (const auto& [x, y] : upper) polygon += num(x) + "," + num(y) + " ";
+    for (auto it = lower.rbegin(); it != lower.rend(); ++it) polygon += num(it->first) + "," + num(it->second) + " ";
+    svg += "<polygon points='" + polygon + "' fill='" + kVersionPalette[v % kPaletteSize] +
+           "' fill-opacity='0.55' stroke='" + kVersionPalette[v % kPaletteSize] + "' stroke-width='1'><title>" +
+           escape(series.versions[v]) + "</title></polygon>";
+    base = std::move(top);
+  }
+  std::string desired;
+  for (const auto& [x, y] : step_points(series.desired)) desired += (desired.empty() ? "M" : "L") + num(x) + " " + num(y) + " ";
+  if (!desired.empty()) {
+    svg += "<path d='" + desired + "' fill='none' stroke='#222222' stroke-width='1.2' stroke-dasharray='4 3'/>";
+  }
+  svg += "<rect x='" + std::to_string(kLeft) + "' y='" + std::to_string(kTop) + "' width='" +
+         std::to_string(kWidth - kLeft - kRight) + "' height='" + std::to_string(bottom - kTop) +
+         "' class='frame'/>";
+  svg += "</svg>";
+  return svg;
+}
+
 }  // namespace
 
 std::string report_html(const Report& report) {
@@ -340,6 +439,17 @@ std::string report_html(const Report& report) {
   html += line_chart("Latency of successful requests", "ms", data,
                      {{"p50", "#1f77b4", &data.p50_ms}, {"p99", "#d62728", &data.p99_ms}}, record,
                      std::nullopt, std::nullopt);
+  bool replicas_explained = false;
+  for (const ReplicaSeries& series : replica_series(record)) {
+    if (!series.cluster.empty() || series.t_seconds.empty()) continue;  // per-cluster series: report.json
+    if (!replicas_explained) {
+      html += "<p class='muted'>Replicas: each version's ready and attached backends summed over the "
+              "service's clusters, as its AppMasters reported them at each observation; dashed: the desired "
+              "count. Per-cluster series are in report.json.</p>\n";
+      replicas_explained = true;
+    }
+    html += replica_chart(series, record);
+  }
   html += timeline_chart(record);
   html += "<h2>Faults</h2>\n";
   if (record.faults.empty()) {

@@ -5,7 +5,9 @@
 // service ran, and append samples as the run goes. Times are world nanoseconds since the start of the run.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,6 +61,20 @@ struct ServingRecord {
     uint32_t max_replicas = 0;
   };
   std::vector<ReplicaSample> replicas;
+
+  // Replicas per version over time (report.html's chart): at each observation of a cluster's AppMaster, its
+  // ready and attached backends per version and its desired count. A cluster whose AppMaster did not answer
+  // has no sample then; the report carries its last one forward. Capped: past kMaxVersionSamples the filler
+  // stops appending (a run observed every millisecond for hours would otherwise grow without bound).
+  static constexpr size_t kMaxVersionSamples = 1'000'000;
+  struct VersionSample {
+    int64_t time_ns = 0;
+    std::string service;
+    std::string cluster;
+    uint32_t desired = 0;
+    std::map<std::string, uint32_t> serving;  // version -> ready and attached backends
+  };
+  std::vector<VersionSample> versions;
 };
 
 }  // namespace tandem::reports

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
 
 namespace tandem::reports {
 namespace {
@@ -149,6 +150,79 @@ ChartData chart_data(const RunRecord& record) {
   return data;
 }
 
+namespace {
+
+// The series of one service, over the samples of `cluster` ("" = all its clusters).
+ReplicaSeries one_replica_series(const ServingRecord& serving, const std::string& service,
+                                 const std::string& cluster) {
+  ReplicaSeries series;
+  series.service = service;
+  series.cluster = cluster;
+  std::vector<const ServingRecord::VersionSample*> samples;
+  for (const ServingRecord::VersionSample& sample : serving.versions) {
+    if (sample.service != service || (!cluster.empty() && sample.cluster != cluster)) continue;
+    samples.push_back(&sample);
+    for (const auto& [version, count] : sample.serving) {
+      if (std::find(series.versions.begin(), series.versions.end(), version) == series.versions.end())
+        series.versions.push_back(version);
+    }
+  }
+  if (samples.empty()) return series;
+  // Each cluster's last sample, carried forward; a point is the sum over clusters after each sample.
+  std::map<std::string, const ServingRecord::VersionSample*> last_of_cluster;
+  std::vector<double> previous;
+  std::vector<double> t_seconds;
+  std::vector<std::vector<double>> rows;  // [point][version..., desired]
+  for (size_t i = 0; i < samples.size(); ++i) {
+    last_of_cluster[samples[i]->cluster] = samples[i];
+    std::vector<double> row(series.versions.size() + 1, 0.0);
+    for (const auto& [name, sample] : last_of_cluster) {
+      for (size_t v = 0; v < series.versions.size(); ++v) {
+        const auto it = sample->serving.find(series.versions[v]);
+        if (it != sample->serving.end()) row[v] += it->second;
+      }
+      row.back() += sample->desired;
+    }
+    const bool last = i + 1 == samples.size();
+    if (row != previous || last) {
+      t_seconds.push_back(static_cast<double>(samples[i]->time_ns) / 1e9);
+      rows.push_back(row);
+      previous = std::move(row);
+    }
+  }
+  // Thin evenly past the cap, always keeping the last point (the state at the end of the run).
+  const size_t stride = (rows.size() + ReplicaSeries::kMaxReplicaPoints - 1) / ReplicaSeries::kMaxReplicaPoints;
+  series.serving.assign(series.versions.size(), {});
+  for (size_t p = 0; p < rows.size(); ++p) {
+    if (p % stride != 0 && p + 1 != rows.size()) continue;
+    series.t_seconds.push_back(t_seconds[p]);
+    for (size_t v = 0; v < series.versions.size(); ++v) series.serving[v].push_back(rows[p][v]);
+    series.desired.push_back(rows[p].back());
+  }
+  return series;
+}
+
+}  // namespace
+
+std::vector<ReplicaSeries> replica_series(const RunRecord& record) {
+  std::vector<std::string> services;
+  std::map<std::string, std::vector<std::string>> clusters_of;
+  for (const ServingRecord::VersionSample& sample : record.serving.versions) {
+    if (std::find(services.begin(), services.end(), sample.service) == services.end())
+      services.push_back(sample.service);
+    std::vector<std::string>& clusters = clusters_of[sample.service];
+    if (std::find(clusters.begin(), clusters.end(), sample.cluster) == clusters.end())
+      clusters.push_back(sample.cluster);
+  }
+  std::vector<ReplicaSeries> out;
+  for (const std::string& service : services) out.push_back(one_replica_series(record.serving, service, ""));
+  for (const std::string& service : services) {
+    for (const std::string& cluster : clusters_of[service])
+      out.push_back(one_replica_series(record.serving, service, cluster));
+  }
+  return out;
+}
+
 Json report_json(const Report& report) {
   const RunRecord& record = *report.record;
   Json out;
@@ -234,6 +308,18 @@ Json report_json(const Report& report) {
   series["p50_ms"] = p50;
   series["p99_ms"] = p99;
   out["series"] = series;
+  Json replicas = Json::array();
+  for (const ReplicaSeries& one : replica_series(record)) {
+    Json per_version = Json::object();
+    for (size_t v = 0; v < one.versions.size(); ++v) per_version[one.versions[v]] = one.serving[v];
+    replicas.push_back({{"service", one.service},
+                        {"cluster", one.cluster.empty() ? Json(nullptr) : Json(one.cluster)},
+                        {"t_seconds", one.t_seconds},
+                        {"serving", per_version},
+                        {"desired", one.desired}});
+  }
+  // A step function per series: each point holds until the next (see replica_series in writers.h).
+  out["replicas_per_version"] = replicas;
   out["replay"] = {{"run", report.info.run_command}, {"replay", report.info.replay_command}};
   return out;
 }
@@ -283,6 +369,17 @@ std::string report_markdown(const Report& report) {
         count_text(static_cast<uint64_t>(figure("messages_sent"))) + " messages (" +
         count_text(static_cast<uint64_t>(figure("messages_dropped"))) + " dropped); " +
         record.world_state_at_end + "\n";
+  for (const ReplicaSeries& one : replica_series(record)) {
+    if (!one.cluster.empty() || one.t_seconds.empty()) continue;
+    md += "- " + one.service + " at the end: ";
+    bool any = false;
+    for (size_t v = 0; v < one.versions.size(); ++v) {
+      if (one.serving[v].back() == 0) continue;
+      md += std::string(any ? ", " : "") + fixed(one.serving[v].back(), 0) + " on " + one.versions[v];
+      any = true;
+    }
+    md += std::string(any ? "" : "no backend serving") + " (desired " + fixed(one.desired.back(), 0) + ")\n";
+  }
   md += "- trace hash `" + hex64(record.trace_hash) + "`\n";
   if (!record.nemesis_enabled.empty()) {
     md += "- nemesis kinds enabled this run: ";
@@ -319,6 +416,7 @@ Json chrome_trace(const Report& report) {
   constexpr int kFaultsPid = 1;
   constexpr int kNodesPid = 2;
   constexpr int kRequestsPid = 3;
+  constexpr int kServingPid = 4;
   auto process_name = [&](int pid, const std::string& name) {
     events.push_back(
         {{"ph", "M"}, {"pid", pid}, {"tid", 0}, {"name", "process_name"}, {"args", {{"name", name}}}});
@@ -416,6 +514,25 @@ Json chrome_trace(const Report& report) {
                         {"ts", ts},
                         {"name", "latency (ms)"},
                         {"args", {{"p50", chart.p50_ms[i]}, {"p99", chart.p99_ms[i]}}}});
+    }
+  }
+  bool serving_named = false;
+  for (const ReplicaSeries& one : replica_series(record)) {
+    if (!one.cluster.empty()) continue;  // the per-service sums; per-cluster series are in report.json
+    if (!serving_named) {
+      process_name(kServingPid, "serving");
+      serving_named = true;
+    }
+    for (size_t p = 0; p < one.t_seconds.size(); ++p) {
+      Json args = Json::object();
+      for (size_t v = 0; v < one.versions.size(); ++v) args[one.versions[v]] = one.serving[v][p];
+      args["desired"] = one.desired[p];
+      events.push_back({{"ph", "C"},
+                        {"pid", kServingPid},
+                        {"tid", 0},
+                        {"ts", one.t_seconds[p] * 1e6},
+                        {"name", "replicas of " + one.service + " per version"},
+                        {"args", args}});
     }
   }
   return {{"traceEvents", events},

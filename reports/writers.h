@@ -1,14 +1,14 @@
 // Report writers: what a person and a machine read after a run.
 //
 //   report.json  machine-readable: scenario (embedded, so the run replays without the file), seed, verdict,
-//                checks with figures, metrics, the fault timeline and the time series
-//   report.md    readable in ten seconds: the verdict line first, the checks table, key figures, how to
-//   replay report.html  one self-contained page (no external assets): inline SVG charts over time — request
-//   rate,
-//                availability, latency p50/p99 — with faults as shaded spans, a fault timeline, the checks
-//   trace.json   Chrome trace event format (opens in Perfetto / chrome://tracing): faults and node
-//   down/paused
-//                spans as duration events, request rate, availability and latency as counter tracks
+//                checks with figures, metrics, the fault timeline and the time series (replicas per version too)
+//   report.md    readable in ten seconds: the verdict line first, the checks table, key figures, how to replay
+//   report.html  one self-contained page (no external assets): inline SVG charts over time — request rate,
+//                availability, latency p50/p99, replicas per version (serving services) — with faults as
+//                shaded spans, a fault timeline, the checks
+//   trace.json   Chrome trace event format (opens in Perfetto / chrome://tracing): faults and node down/paused
+//                spans as duration events; request rate, availability, latency and replicas per version as
+//                counter tracks
 //
 // Contract: each writer is a pure function of the Report; write_report_files() creates the directory and
 // writes the four files, returning an Error naming the file that could not be written.
@@ -65,6 +65,22 @@ struct ChartData {
   std::vector<double> p99_ms;
 };
 ChartData chart_data(const RunRecord& record);
+
+// Replicas per version over time, from the serving record's observations: one series per serving service
+// (its clusters summed, `cluster` empty) and then one per (service, cluster). A step function: each point
+// holds until the next; a point is kept only where a value changes, plus the first and the last observation,
+// and at most kMaxReplicaPoints (evenly thinned beyond). A cluster counts 0 until its first observation and
+// keeps its last observed figures while its AppMaster does not answer. Empty when no serving service ran.
+struct ReplicaSeries {
+  static constexpr size_t kMaxReplicaPoints = 4000;
+  std::string service;
+  std::string cluster;                // "" for the sum over the service's clusters
+  std::vector<std::string> versions;  // every version seen serving, in the order first seen
+  std::vector<double> t_seconds;
+  std::vector<std::vector<double>> serving;  // [version][point]: ready and attached backends
+  std::vector<double> desired;
+};
+std::vector<ReplicaSeries> replica_series(const RunRecord& record);
 
 // Latency percentiles (ms) of successful requests: p50, p90, p99, p99.9, max, mean.
 nlohmann::json latency_summary_ms(const RunRecord& record);

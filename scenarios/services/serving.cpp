@@ -393,6 +393,10 @@ class ServingInstance final : public ServiceInstance {
       serving_.upgrade_unavailability.push_back(
           {now_ns, config_.name + "@" + cluster, status.detached_for_upgrade, status.allowed_unavailable});
     }
+    if (serving_.versions.size() < reports::ServingRecord::kMaxVersionSamples) {
+      serving_.versions.push_back(
+          {now_ns, config_.name, cluster, static_cast<uint32_t>(std::max(0, status.desired)), status.serving});
+    }
     const sv::AutoscalePolicy& autoscale = config_.spec.autoscale;
     if (autoscale.mode != sv::AutoscaleMode::kOff && status.deployed) {
       serving_.replicas.push_back({now_ns, config_.name + "@" + cluster, static_cast<uint32_t>(status.desired),

@@ -39,7 +39,8 @@
 // What the kind records for the serving checks (reports/serving_record.h), from an observer on the keeper node
 // that probes each AppMaster every observe_every, and from discovery and the control stores read in-process:
 // upgrade unavailability against the policy's allowance, each release's outcome, AppMaster acting intervals by
-// epoch, discovery convergence after each divergence, and desired replicas against the autoscaler's bounds.
+// epoch, discovery convergence after each divergence, desired replicas against the autoscaler's bounds, and
+// each cluster's serving backends per version with its desired count (the report's replicas-per-version chart).
 #pragma once
 
 #include <memory>

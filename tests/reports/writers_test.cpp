@@ -1,7 +1,8 @@
 // Report writers: report.json and trace.json parse back, report.html is one self-contained page with SVG
-// charts, report.md starts with the verdict.
+// charts (replicas per version for a serving service), report.md starts with the verdict.
 #include "reports/writers.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -14,8 +15,9 @@ namespace tandem::reports {
 namespace {
 
 struct Fixture {
-  Fixture() {
-    scenarios::LoadResult loaded = scenarios::load_scenario_json(testing::tiny_scenario());
+  explicit Fixture(const nlohmann::json& document = testing::tiny_scenario()) {
+    scenarios::LoadResult loaded = scenarios::load_scenario_json(document);
+    INFO(loaded.problems.to_string());
     REQUIRE(loaded.ok());
     scenario = std::move(*loaded.scenario);
     result = scenarios::run_scenario(scenario);
@@ -114,6 +116,83 @@ TEST_CASE("Writers: write_report_files writes the four files") {
   CHECK_NOTHROW(nlohmann::json::parse(read(directory + "/report.json")));
   CHECK_NOTHROW(nlohmann::json::parse(read(directory + "/trace.json")));
   std::filesystem::remove_all(directory);
+}
+
+// The tiny serving service (2 backends in each of 2 clusters) upgraded from v1 to v2 at 8s, observed every
+// 200ms.
+nlohmann::json upgrade_scenario() {
+  nlohmann::json document = testing::tiny_serving();
+  document["events"] = {{{"at", "8s"}, {"op", "upgrade"}, {"service", "ranker"}, {"version", "v2"}}};
+  document["services"][0]["observe_every"] = "200ms";
+  return document;
+}
+
+double last(const nlohmann::json& values) { return values.back().get<double>(); }
+
+TEST_CASE("Writers: a rolling upgrade shows as replicas per version: v1 falls to 0 as v2 rises to the total") {
+  Fixture f(upgrade_scenario());
+  const std::vector<ReplicaSeries> all = replica_series(f.result.record);
+  REQUIRE(all.size() == 3);  // the service's sum, then c1 and c2
+  const ReplicaSeries& total = all[0];
+  CHECK(total.service == "ranker");
+  CHECK(total.cluster.empty());
+  CHECK(all[1].cluster == "c1");
+  CHECK(all[2].cluster == "c2");
+  REQUIRE(total.versions == std::vector<std::string>{"v1", "v2"});
+  const std::vector<double>& v1 = total.serving[0];
+  const std::vector<double>& v2 = total.serving[1];
+  REQUIRE(total.t_seconds.size() >= 4);
+  CHECK(*std::max_element(v1.begin(), v1.end()) == 4);
+  CHECK(v1.back() == 0);
+  CHECK(v2.back() == 4);
+  CHECK(total.desired.back() == 4);
+  for (size_t p = 0; p < total.t_seconds.size(); ++p) {
+    INFO("at " << total.t_seconds[p] << "s");
+    if (total.t_seconds[p] < 8) CHECK(v2[p] == 0);  // nothing on v2 before the upgrade
+    CHECK(v1[p] + v2[p] <= 4);                      // max_surge 0: never more than the desired 4
+    if (p > 0) CHECK(total.t_seconds[p] > total.t_seconds[p - 1]);
+  }
+  // v2 came in within the run, after v1 had all four.
+  const auto first_v2 = std::find_if(v2.begin(), v2.end(), [](double n) { return n > 0; });
+  REQUIRE(first_v2 != v2.end());
+  CHECK(total.t_seconds[static_cast<size_t>(first_v2 - v2.begin())] >= 8);
+  CHECK(all[1].serving[1].back() == 2);
+  CHECK(all[2].serving[1].back() == 2);
+
+  const nlohmann::json json = nlohmann::json::parse(report_json(f.report).dump());
+  REQUIRE(json["replicas_per_version"].size() == 3);
+  const nlohmann::json& sum = json["replicas_per_version"][0];
+  CHECK(sum["service"] == "ranker");
+  CHECK(sum["cluster"].is_null());
+  CHECK(sum["t_seconds"].size() == total.t_seconds.size());
+  CHECK(last(sum["serving"]["v1"]) == 0);
+  CHECK(last(sum["serving"]["v2"]) == 4);
+  CHECK(last(sum["desired"]) == 4);
+  CHECK(json["replicas_per_version"][1]["cluster"] == "c1");
+
+  const std::string html = report_html(f.report);
+  const size_t chart = html.find("aria-label='Replicas of ranker per version'");
+  REQUIRE(chart != std::string::npos);
+  const std::string svg = html.substr(chart, html.find("</svg>", chart) - chart);
+  CHECK(svg.find("<polygon") != std::string::npos);            // the stacked versions
+  CHECK(svg.find("stroke-dasharray") != std::string::npos);    // the desired count
+  CHECK(svg.find("<title>v2</title>") != std::string::npos);
+  CHECK(html.find("<script") == std::string::npos);
+
+  CHECK(report_markdown(f.report).find("- ranker at the end: 4 on v2 (desired 4)") != std::string::npos);
+  size_t counters = 0;
+  const nlohmann::json trace = chrome_trace(f.report);
+  for (const nlohmann::json& event : trace["traceEvents"]) {
+    if (event["ph"] == "C" && event["name"] == "replicas of ranker per version") ++counters;
+  }
+  CHECK(counters == total.t_seconds.size());
+}
+
+TEST_CASE("Writers: a run without a serving service has no replica series and no replica chart") {
+  Fixture f;
+  CHECK(replica_series(f.result.record).empty());
+  CHECK(report_json(f.report)["replicas_per_version"].empty());
+  CHECK(report_html(f.report).find("Replicas of") == std::string::npos);
 }
 
 }  // namespace

@@ -30,6 +30,28 @@ inline scenarios::Json tiny_scenario() {
   })");
 }
 
+// Two serving clusters of a head, two workers and a client, plus an ops cluster for discovery and the keeper.
+inline scenarios::Json tiny_serving() {
+  return scenarios::Json::parse(R"({
+    "name": "tiny-serving", "seed": 3, "duration": "30s",
+    "topology": {"regions": ["r"], "defaults": {"node_link": "200us", "uplink": "1ms"},
+      "clusters": [
+        {"name": "c1", "region": "r", "nodes": [{"group": "head", "count": 1},
+          {"group": "worker", "count": 2, "resources": {"CPU": 16}}, {"group": "client", "count": 1}]},
+        {"name": "c2", "region": "r", "nodes": [{"group": "head", "count": 1},
+          {"group": "worker", "count": 2, "resources": {"CPU": 16}}, {"group": "client", "count": 1}]},
+        {"name": "ops", "region": "r", "nodes": [{"group": "discovery", "count": 1}, {"group": "keeper", "count": 1}]}]},
+    "services": [{"kind": "serving", "name": "ranker", "replicas": 2,
+      "versions": [{"name": "v1", "latency": "3ms", "startup": "500ms", "output_salt": "m"},
+                   {"name": "v2", "latency": "3ms", "startup": "500ms", "output_salt": "m"},
+                   {"name": "bad", "latency": "3ms", "error_rate": 0.5, "output_salt": "x"}],
+      "upgrade": {"step": 1, "max_unavailable": 1, "validation_requests": 10}}],
+    "workload": [{"service": "ranker", "shape": "constant", "rate": 100, "start": "5s"}],
+    "events": [],
+    "expect": {"availability": {"overall": 0.95}}
+  })");
+}
+
 // The problems of loading `document`, as "pointer: message" lines.
 inline std::vector<std::string> problems_of(const scenarios::Json& document) {
   std::vector<std::string> out;
