@@ -40,7 +40,7 @@ enum class FaultKind : uint8_t {
   kClusterOutage,    // whole cluster gone: cut off the backbone (network) or every node crashed (power)
   kWanCut,           // the WAN link between two regions cut
   kSlowNode,         // extra delay on every link into and out of a node
-  kActorKill,        // kill a named actor (needs the actor runtime; placeholder until core/runtime is wired)
+  kActorKill,        // kill a named actor (needs a service kind that runs the actor runtime and sets the hook)
 };
 
 // How a fault kind names what it hits.

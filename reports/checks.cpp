@@ -411,6 +411,9 @@ std::vector<CheckResult> evaluate_checks(const RunRecord& record, const Expectat
     checks.push_back(check_discovery_convergence(record.serving, *serving.discovery_convergence));
   }
   if (serving.autoscaler_bounds) checks.push_back(check_autoscaler_bounds(record.serving));
+  if (serving.autoscaler_flapping) {
+    checks.push_back(check_autoscaler_flapping(record.serving, *serving.autoscaler_flapping));
+  }
   return checks;
 }
 

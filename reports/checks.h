@@ -60,11 +60,20 @@ struct LivenessExpectation {
   Duration window = std::chrono::seconds(1);
 };
 
+// The autoscaler must not flap: its replica target (desired backends, per service and cluster) may reverse
+// direction (a rise after a fall, or a fall after a rise) at most `max_direction_changes` times within any
+// `window`.
+struct FlappingExpectation {
+  uint32_t max_direction_changes = 0;
+  Duration window{};
+};
+
 struct ServingExpectation {
   bool upgrade_safety = false;
   bool single_acting_appmaster = false;
   std::optional<Duration> discovery_convergence;  // at most this long after each failure
   bool autoscaler_bounds = false;
+  std::optional<FlappingExpectation> autoscaler_flapping;
 };
 
 struct Expectations {

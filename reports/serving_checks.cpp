@@ -1,6 +1,7 @@
 #include "reports/serving_checks.h"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <tuple>
 
@@ -16,7 +17,8 @@ CheckResult not_evaluated(std::string name, std::string reason, std::string expe
   return result;
 }
 
-constexpr const char* kNoServing = "no serving service ran (the serving control plane is not wired in yet)";
+constexpr const char* kNoServing = "no serving service ran";
+constexpr uint32_t kMaxPathValues = 12;  // values of the replica target quoted in a flapping summary
 
 }  // namespace
 
@@ -130,6 +132,86 @@ CheckResult check_autoscaler_bounds(const ServingRecord& record) {
   result.summary = std::to_string(outside) + " of " + std::to_string(record.replicas.size()) +
                    " replica samples outside the bounds";
   result.figures = {{"samples", record.replicas.size()}, {"outside", outside}};
+  return result;
+}
+
+CheckResult check_autoscaler_flapping(const ServingRecord& record, const FlappingExpectation& expectation) {
+  const std::string expected = "the replica target reverses direction at most " +
+                               std::to_string(expectation.max_direction_changes) + " times within any " +
+                               format_duration(expectation.window);
+  if (!record.present) return not_evaluated("autoscaler_flapping", kNoServing, expected);
+  if (record.replicas.empty()) {
+    return not_evaluated("autoscaler_flapping", "no replica counts were recorded (is autoscaling off?)", expected);
+  }
+  // Per service@cluster, in time order (samples arrive in time order), the times the target reversed.
+  std::map<std::string, std::vector<const ServingRecord::ReplicaSample*>> by_service;
+  for (const ServingRecord::ReplicaSample& sample : record.replicas) by_service[sample.service].push_back(&sample);
+  size_t reversals = 0;
+  size_t worst = 0;
+  std::string worst_service;
+  int64_t worst_from_ns = 0;
+  int64_t worst_to_ns = 0;
+  std::string worst_path;  // the target's values over the worst window: "4 -> 9 -> 5 -> 8"
+  for (const auto& [service, samples] : by_service) {
+    int direction = 0;  // +1 rising, -1 falling, 0 not moved yet
+    std::deque<size_t> in_window;  // indexes (into samples) of reversals within the window ending now
+    for (size_t i = 1; i < samples.size(); ++i) {
+      const uint32_t before = samples[i - 1]->replicas;
+      const uint32_t now = samples[i]->replicas;
+      if (now == before) continue;
+      const int moved = now > before ? 1 : -1;
+      const bool reversed = direction != 0 && moved != direction;
+      direction = moved;
+      if (!reversed) continue;
+      ++reversals;
+      const int64_t at_ns = samples[i]->time_ns;
+      in_window.push_back(i);
+      while (samples[in_window.front()]->time_ns <= at_ns - expectation.window.count()) in_window.pop_front();
+      if (in_window.size() <= worst) continue;
+      worst = in_window.size();
+      worst_service = service;
+      worst_from_ns = samples[in_window.front()]->time_ns;
+      worst_to_ns = at_ns;
+      // The values from just before the first reversal of the window to the last, changes only.
+      worst_path.clear();
+      uint32_t shown = 0;
+      for (size_t k = in_window.front() - 1; k <= i; ++k) {
+        if (k != in_window.front() - 1 && samples[k]->replicas == samples[k - 1]->replicas) continue;
+        if (++shown > kMaxPathValues) {
+          worst_path += " -> ...";
+          break;
+        }
+        worst_path += (worst_path.empty() ? "" : " -> ") + std::to_string(samples[k]->replicas);
+      }
+    }
+  }
+  CheckResult result;
+  result.name = "autoscaler_flapping";
+  result.expected = expected;
+  result.status = worst <= expectation.max_direction_changes ? CheckStatus::kPass : CheckStatus::kFail;
+  if (worst == 0) {
+    result.summary = "the replica target never reversed direction (" + std::to_string(by_service.size()) +
+                     " service clusters, " + std::to_string(record.replicas.size()) + " samples)";
+  } else {
+    const std::string when = worst_from_ns == worst_to_ns
+                                 ? "at " + format_duration(Duration(worst_to_ns))
+                                 : "between " + format_duration(Duration(worst_from_ns)) + " and " +
+                                       format_duration(Duration(worst_to_ns));
+    result.summary = "worst " + std::to_string(worst) + " reversals within " +
+                     format_duration(expectation.window) + " (" +
+                     std::to_string(expectation.max_direction_changes) + " allowed): " + worst_service + " " +
+                     when + " (target " + worst_path + "); " + std::to_string(reversals) + " reversals in all";
+  }
+  result.figures = {{"reversals", reversals},
+                    {"worst_in_window", worst},
+                    {"allowed_in_window", expectation.max_direction_changes},
+                    {"window_seconds", to_seconds(expectation.window)},
+                    {"samples", record.replicas.size()}};
+  if (worst > 0) {
+    result.figures["worst_service"] = worst_service;
+    result.figures["worst_from_seconds"] = static_cast<double>(worst_from_ns) / 1e9;
+    result.figures["worst_to_seconds"] = static_cast<double>(worst_to_ns) / 1e9;
+  }
   return result;
 }
 

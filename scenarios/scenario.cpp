@@ -18,6 +18,8 @@ constexpr Duration kMaxFaultDelay = std::chrono::minutes(10);
 constexpr size_t kMaxDescriptionLength = 4000;
 constexpr size_t kMaxNoteLength = 1000;
 constexpr int64_t kMaxConcurrentNemesisFaults = 64;
+constexpr int64_t kMaxDirectionChanges = 1'000'000;                    // autoscaler_flapping
+constexpr Duration kMaxFlappingWindow = std::chrono::hours(24 * 7);  // autoscaler_flapping
 
 // --- Duplicate keys
 // ------------------------------------------------------------------------------------------ nlohmann::json
@@ -869,8 +871,7 @@ class Loader {
                                            [](const auto& spec) { return spec->kind() == "serving"; });
       auto needs_serving = [&](std::string_view key) {
         problems_.add(s.child(key),
-                      "needs a service of kind \"serving\", and this scenario has none (that kind arrives "
-                      "with core/serving); remove it");
+                      "needs a service of kind \"serving\", and this scenario has none; add one or remove it");
       };
       if (auto v = s.boolean("upgrade_safety", Need::kOptional)) {
         if (*v && !has_serving) needs_serving("upgrade_safety");
@@ -887,6 +888,28 @@ class Loader {
       if (auto v = s.boolean("autoscaler_bounds", Need::kOptional)) {
         if (*v && !has_serving) needs_serving("autoscaler_bounds");
         expect.serving.autoscaler_bounds = *v;
+      }
+      if (const Json* flapping = s.optional("autoscaler_flapping")) {
+        if (!has_serving) needs_serving("autoscaler_flapping");
+        ObjectReader f(*flapping, s.child("autoscaler_flapping"), problems_, "autoscaler flapping expectations");
+        reports::FlappingExpectation spec;
+        if (auto v = f.integer("max_direction_changes", Need::kRequired, 0, kMaxDirectionChanges, "reversals",
+                               "give how many times the replica target may reverse direction within the "
+                               "window, e.g. 2")) {
+          spec.max_direction_changes = static_cast<uint32_t>(*v);
+        }
+        if (auto v = f.duration("window", Need::kRequired,
+                                "give the window the reversals are counted in, e.g. \"10m\"")) {
+          if (*v <= Duration::zero()) {
+            problems_.add(f.child("window"), "a window must be longer than 0s");
+          } else if (*v > kMaxFlappingWindow) {
+            problems_.add(f.child("window"), "is longer than " + format_duration(kMaxFlappingWindow) +
+                                                 "; give a window of at most that, e.g. \"10m\"");
+          }
+          spec.window = *v;
+        }
+        f.finish("in autoscaler flapping expectations");
+        expect.serving.autoscaler_flapping = spec;
       }
       s.finish("in serving expectations");
     }

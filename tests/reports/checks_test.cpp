@@ -50,8 +50,9 @@ TEST_CASE("Checks: with no data every check says not evaluated, never pass") {
   expect.serving.single_acting_appmaster = true;
   expect.serving.discovery_convergence = std::chrono::seconds(5);
   expect.serving.autoscaler_bounds = true;
+  expect.serving.autoscaler_flapping = FlappingExpectation{2, std::chrono::minutes(1)};
   const std::vector<CheckResult> checks = evaluate_checks(record, expect);
-  REQUIRE(checks.size() == 9);
+  REQUIRE(checks.size() == 10);
   for (const CheckResult& check : checks) {
     INFO(check.name);
     CHECK(check.status == CheckStatus::kNotEvaluated);
@@ -190,6 +191,56 @@ TEST_CASE("Serving checks: hooks judge recorded data once a serving service fill
   CHECK(check_autoscaler_bounds(serving).status == CheckStatus::kPass);
   serving.replicas.push_back({1, "svc", 6, 1, 5});
   CHECK(check_autoscaler_bounds(serving).status == CheckStatus::kFail);
+}
+
+// Desired replicas of `service` sampled every second from t = 0: one sample per value.
+std::vector<ServingRecord::ReplicaSample> target(const std::string& service, const std::vector<uint32_t>& values) {
+  std::vector<ServingRecord::ReplicaSample> samples;
+  for (size_t i = 0; i < values.size(); ++i) {
+    samples.push_back({static_cast<int64_t>(i) * 1'000'000'000, service, values[i], 1, 20});
+  }
+  return samples;
+}
+
+TEST_CASE("Serving checks: autoscaler flapping counts reversals of the target within a sliding window") {
+  ServingRecord serving;
+  const FlappingExpectation two_per_minute{2, std::chrono::minutes(1)};
+  CHECK(check_autoscaler_flapping(serving, two_per_minute).status == CheckStatus::kNotEvaluated);
+  serving.present = true;
+  const CheckResult no_samples = check_autoscaler_flapping(serving, two_per_minute);
+  CHECK(no_samples.status == CheckStatus::kNotEvaluated);
+  CHECK(no_samples.summary == "no replica counts were recorded (is autoscaling off?)");
+
+  // Up, hold, down, hold: one reversal (the fall after the rise); plateaus and repeats are not reversals.
+  serving.replicas = target("svc@c1", {2, 3, 4, 4, 4, 3, 2, 2});
+  const CheckResult calm = check_autoscaler_flapping(serving, two_per_minute);
+  CHECK(calm.status == CheckStatus::kPass);
+  CHECK(calm.figures["reversals"] == 1);
+  CHECK(calm.figures["worst_in_window"] == 1);
+
+  // 2 -> 6 -> 2 -> 6 -> 2: three reversals within 4 seconds.
+  serving.replicas = target("svc@c1", {2, 6, 2, 6, 2});
+  const CheckResult flapping = check_autoscaler_flapping(serving, two_per_minute);
+  CHECK(flapping.status == CheckStatus::kFail);
+  CHECK(flapping.summary ==
+        "worst 3 reversals within 1min (2 allowed): svc@c1 between 2s and 4s (target 6 -> 2 -> 6 -> 2); "
+        "3 reversals in all");
+  CHECK(flapping.expected == "the replica target reverses direction at most 2 times within any 1min");
+  // The same reversals spread out further than the window hold.
+  serving.replicas = target("svc@c1", {2, 6, 2, 6, 2});
+  for (size_t i = 0; i < serving.replicas.size(); ++i) {
+    serving.replicas[i].time_ns = static_cast<int64_t>(i) * 40'000'000'000;  // every 40s
+  }
+  const CheckResult spread = check_autoscaler_flapping(serving, two_per_minute);
+  CHECK(spread.status == CheckStatus::kPass);
+  CHECK(spread.figures["reversals"] == 3);
+  CHECK(spread.figures["worst_in_window"] == 2);
+
+  // Clusters are judged apart: c1 rising while c2 falls is no reversal.
+  serving.replicas = target("svc@c1", {2, 3, 4, 5});
+  for (const auto& sample : target("svc@c2", {5, 4, 3, 2})) serving.replicas.push_back(sample);
+  CHECK(check_autoscaler_flapping(serving, FlappingExpectation{0, std::chrono::minutes(1)}).status ==
+        CheckStatus::kPass);
 }
 
 }  // namespace

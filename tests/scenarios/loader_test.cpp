@@ -215,7 +215,7 @@ TEST_CASE("Loader: faults with impossible targets are refused") {
         Problems{"/events/0/between: there is no WAN link between \"east\" and \"east\" to cut"});
 }
 
-TEST_CASE("Loader: service kinds not yet available, and serving checks without one, say why") {
+TEST_CASE("Loader: an unknown service kind, and serving checks without a serving service, say why") {
   Json doc = tiny_scenario();
   doc["services"][0]["kind"] = "serfing";
   CHECK(problems_of(doc).at(0).rfind("/services/0/kind: unknown service kind \"serfing\"; did you mean \"serving\"?",
@@ -224,7 +224,7 @@ TEST_CASE("Loader: service kinds not yet available, and serving checks without o
   doc["expect"]["serving"] = {{"single_acting_appmaster", true}};
   CHECK(problems_of(doc) ==
         Problems{"/expect/serving/single_acting_appmaster: needs a service of kind \"serving\", and "
-                 "this scenario has none (that kind arrives with core/serving); remove it"});
+                 "this scenario has none; add one or remove it"});
 }
 
 TEST_CASE("Loader: a replay log is read, and its errors name the line") {

@@ -4,6 +4,7 @@
 #include <rapidcheck.h>
 #include <rapidcheck/catch.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -15,29 +16,8 @@ namespace tandem::scenarios {
 namespace {
 
 using testing::problems_of;
+using testing::tiny_serving;
 using Problems = std::vector<std::string>;
-
-// Two serving clusters of a head, two workers and a client, plus an ops cluster for discovery and the keeper.
-Json tiny_serving() {
-  return Json::parse(R"({
-    "name": "tiny-serving", "seed": 3, "duration": "30s",
-    "topology": {"regions": ["r"], "defaults": {"node_link": "200us", "uplink": "1ms"},
-      "clusters": [
-        {"name": "c1", "region": "r", "nodes": [{"group": "head", "count": 1},
-          {"group": "worker", "count": 2, "resources": {"CPU": 16}}, {"group": "client", "count": 1}]},
-        {"name": "c2", "region": "r", "nodes": [{"group": "head", "count": 1},
-          {"group": "worker", "count": 2, "resources": {"CPU": 16}}, {"group": "client", "count": 1}]},
-        {"name": "ops", "region": "r", "nodes": [{"group": "discovery", "count": 1}, {"group": "keeper", "count": 1}]}]},
-    "services": [{"kind": "serving", "name": "ranker", "replicas": 2,
-      "versions": [{"name": "v1", "latency": "3ms", "startup": "500ms", "output_salt": "m"},
-                   {"name": "v2", "latency": "3ms", "startup": "500ms", "output_salt": "m"},
-                   {"name": "bad", "latency": "3ms", "error_rate": 0.5, "output_salt": "x"}],
-      "upgrade": {"step": 1, "max_unavailable": 1, "validation_requests": 10}}],
-    "workload": [{"service": "ranker", "shape": "constant", "rate": 100, "start": "5s"}],
-    "events": [],
-    "expect": {"availability": {"overall": 0.95}}
-  })");
-}
 
 std::string first_problem(const Json& document) {
   const Problems problems = problems_of(document);
@@ -200,6 +180,75 @@ TEST_CASE("Serving kind: a rolling upgrade stays within max_unavailable and ends
 }
 
 
+// The tiny serving service autoscaled reactively under a square wave of load: 10 requests/s with 4 s bursts
+// of 300/s every 8 s, 50 ms a request (about 7 requests in flight per cluster in a burst, under 1 between).
+// `damped`: a 30 s stable window and scale-down delay, so the target rises with the first burst and stays;
+// otherwise 500 ms ticks and 2 s windows with no scale-down delay, so it follows every burst up and down.
+Json square_wave_autoscale(bool damped) {
+  Json doc = tiny_serving();
+  doc["duration"] = "40s";
+  Json& service = doc["services"][0];
+  service["replicas"] = 1;
+  service["versions"][0]["latency"] = "50ms";
+  service["autoscale"] = {{"mode", "reactive"},        {"min_replicas", 1},    {"max_replicas", 8},
+                          {"target_concurrency", 1},   {"tick", "500ms"},      {"panic_window", "1s"},
+                          {"max_scale_down_rate", 10}, {"provisioning_delay", "0s"}};
+  service["autoscale"]["stable_window"] = damped ? "30s" : "2s";
+  service["autoscale"]["scale_down_delay"] = damped ? "30s" : "0s";
+  service["observe_every"] = "500ms";
+  doc["workload"][0] = {{"service", "ranker"}, {"shape", "burst"}, {"base", 10}, {"start", "2s"},
+                        {"periodic", {{"every", "8s"}, {"for", "4s"}, {"rate", 300}}}};
+  doc["expect"]["serving"] = {{"autoscaler_bounds", true},
+                              {"autoscaler_flapping", {{"max_direction_changes", 2}, {"window", "20s"}}}};
+  return doc;
+}
+
+TEST_CASE("Serving kind: a damped autoscaler under a square wave of load does not flap") {
+  const RunResult result = run(square_wave_autoscale(/*damped=*/true));
+  const reports::CheckResult& flapping = check_named(result, "autoscaler_flapping");
+  INFO(flapping.summary);
+  CHECK(flapping.status == reports::CheckStatus::kPass);
+  CHECK(flapping.figures["worst_in_window"].get<int>() <= 2);
+  CHECK(check_named(result, "autoscaler_bounds").status == reports::CheckStatus::kPass);
+  // It did scale: the target rose above the minimum with the bursts.
+  uint32_t highest = 0;
+  for (const auto& sample : result.record.serving.replicas) highest = std::max(highest, sample.replicas);
+  CHECK(highest > 2);
+}
+
+TEST_CASE("Serving kind: a tight autoscaler under a square wave of load flaps, and the check says where") {
+  const RunResult result = run(square_wave_autoscale(/*damped=*/false));
+  const reports::CheckResult& flapping = check_named(result, "autoscaler_flapping");
+  INFO(flapping.summary);
+  CHECK(flapping.status == reports::CheckStatus::kFail);
+  CHECK(flapping.figures["worst_in_window"].get<int>() > 2);
+  CHECK_THAT(flapping.summary, Catch::StartsWith("worst ") && Catch::Contains(" reversals within 20s (2 allowed): ranker@c"));
+  CHECK(check_named(result, "autoscaler_bounds").status == reports::CheckStatus::kPass);  // flapping, not out of bounds
+  CHECK_FALSE(result.passed);
+}
+
+TEST_CASE("Serving kind: autoscaler_flapping expectations are refused with their pointer when malformed") {
+  Json doc = square_wave_autoscale(true);
+  doc["expect"]["serving"]["autoscaler_flapping"] = {{"window", "20s"}};
+  CHECK(first_problem(doc) ==
+        "/expect/serving/autoscaler_flapping/max_direction_changes: missing; give how many times the replica "
+        "target may reverse direction within the window, e.g. 2");
+  doc["expect"]["serving"]["autoscaler_flapping"] = {{"max_direction_changes", -1}, {"window", "20s"}};
+  CHECK(first_problem(doc).rfind("/expect/serving/autoscaler_flapping/max_direction_changes: ", 0) == 0);
+  doc["expect"]["serving"]["autoscaler_flapping"] = {{"max_direction_changes", 2}, {"window", "0s"}};
+  CHECK(first_problem(doc) == "/expect/serving/autoscaler_flapping/window: a window must be longer than 0s");
+  doc["expect"]["serving"]["autoscaler_flapping"] = {{"max_direction_changes", 2}, {"windw", "20s"}};
+  CHECK(first_problem(doc) == "/expect/serving/autoscaler_flapping/window: missing; give the window the "
+                              "reversals are counted in, e.g. \"10m\"");
+  doc["expect"]["serving"]["autoscaler_flapping"] = true;
+  CHECK(first_problem(doc).rfind("/expect/serving/autoscaler_flapping: ", 0) == 0);
+
+  doc = testing::tiny_scenario();  // no serving service
+  doc["expect"]["serving"] = {{"autoscaler_flapping", {{"max_direction_changes", 2}, {"window", "20s"}}}};
+  CHECK(first_problem(doc) == "/expect/serving/autoscaler_flapping: needs a service of kind \"serving\", and "
+                              "this scenario has none; add one or remove it");
+}
+
 std::string ms(int64_t value) { return std::to_string(value) + "ms"; }
 
 template <typename T>
@@ -254,7 +303,12 @@ Json generate_serving() {
     doc["events"].push_back(event);
   }
   doc["expect"] = {{"availability", {{"overall", 0.0}}},
-                   {"serving", {{"upgrade_safety", true}, {"single_acting_appmaster", true}}}};
+                   {"serving",
+                    {{"upgrade_safety", true},
+                     {"single_acting_appmaster", true},
+                     {"autoscaler_bounds", true},
+                     {"autoscaler_flapping",
+                      {{"max_direction_changes", *rc::gen::inRange(0, 4)}, {"window", ms(*rc::gen::inRange<int64_t>(1, 20000))}}}}}};
   return doc;
 }
 
