@@ -20,10 +20,9 @@
 //   calls/s, tasks/s, actors/s   per wall-clock second (the headline figures)
 //   cpu_us/op                    thread CPU time per call, task or creation
 //   allocs/op                    global operator new calls per operation (bench/allocation_counter.cpp)
-//   bytes/actor                  heap growth (glibc mallinfo2) per idle actor created, everything included:
+//   bytes/actor                  heap growth (as the allocator counts it) per idle actor created, everything included:
 //                                the control store's record, the daemon's host and the instance
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 #include <time.h>
 
 #include <cstdint>
@@ -39,6 +38,7 @@
 namespace tandem::bench {
 
 uint64_t allocation_count();  // bench/allocation_counter.cpp
+size_t heap_in_use();         // bench/allocation_counter.cpp
 
 namespace {
 
@@ -49,11 +49,6 @@ double thread_cpu_seconds() {
   timespec now{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
-
-size_t heap_in_use() {
-  const struct mallinfo2 info = mallinfo2();
-  return info.uordblks + info.hblkhd;
 }
 
 class Echo final : public runtime::Actor {

@@ -21,7 +21,7 @@
 // Counters (per benchmark run; compare.sh takes medians over repetitions):
 //   msgs/s           simulated messages delivered per wall-clock second (the headline figure)
 //   events/s         world events processed per wall-clock second
-//   bytes/actor      heap bytes in use (glibc mallinfo2, so allocator headers and rounding count) after
+//   bytes/actor      heap bytes in use (as the allocator counts them, so its headers and rounding count) after
 //                    creating the 2P idle actors, minus before, divided by 2P. Idle = bound and, where the
 //                    actor has a coroutine, suspended in it; no message sent yet.
 //   cpu_ns/msg       thread CPU time per delivered message (steadier than wall time on a shared machine)
@@ -30,7 +30,6 @@
 //                    (a check on the set-up, verified for the constant runs: a run that reads otherwise
 //                    fails)
 #include <benchmark/benchmark.h>
-#include <malloc.h>
 #include <time.h>
 
 #include <algorithm>
@@ -50,6 +49,7 @@
 namespace tandem::bench {
 
 uint64_t allocation_count();  // bench/allocation_counter.cpp
+size_t heap_in_use();         // bench/allocation_counter.cpp
 
 namespace {
 
@@ -75,11 +75,6 @@ double thread_cpu_seconds() {
   timespec now{};
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
-
-size_t heap_in_use() {
-  const struct mallinfo2 info = mallinfo2();
-  return info.uordblks + info.hblkhd;  // small chunks in use + mmapped big blocks
 }
 
 // --- The actors

@@ -29,8 +29,13 @@ inline bool earlier(const QueuedEvent& a, const QueuedEvent& b) {
 
 class EventQueue {
  public:
-  void push(int64_t time_ns, uint32_t kind, uint32_t slot) {
-    const QueuedEvent event{time_ns, next_sequence_++, kind, slot};
+  void push(int64_t time_ns, uint32_t kind, uint32_t slot) { push_sequenced(time_ns, next_sequence_++, kind, slot); }
+
+  // Reserves the sequence number of an event that is pushed later with push_sequenced(): it then sorts exactly
+  // where push() would have put it at reservation time (the world's timer wheel holds far timers that way).
+  uint64_t take_sequence() { return next_sequence_++; }
+  void push_sequenced(int64_t time_ns, uint64_t sequence, uint32_t kind, uint32_t slot) {
+    const QueuedEvent event{time_ns, sequence, kind, slot};
     if (fifo_head_ == fifo_.size() || !earlier(event, fifo_.back())) {
       if (fifo_head_ == fifo_.size()) {
         fifo_.clear();

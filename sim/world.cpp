@@ -204,6 +204,7 @@ void World::boot(SimNode& node) {
 }
 
 bool World::step() {
+  settle_wheel();
   if (queue_.empty() || stats_.events >= options_.max_events) return false;
   const QueuedEvent event = queue_.pop();
   TANDEM_CHECK(event.time_ns >= to_ns(now_), "the event queue went back in time");
@@ -221,9 +222,61 @@ bool World::step() {
 }
 
 void World::run_until(TimePoint until) {
-  while (!queue_.empty() && queue_.top().time_ns <= to_ns(until) && step()) {
+  int64_t next_ns = 0;
+  while (peek_next_time(next_ns) && next_ns <= to_ns(until) && step()) {
   }
   if (until > now_) now_ = until;
+}
+
+bool World::peek_next_time(int64_t& time_ns) {
+  settle_wheel();
+  if (queue_.empty()) return false;
+  time_ns = queue_.top().time_ns;
+  return true;
+}
+
+void World::settle_wheel() {
+  size_t empty_in_a_row = 0;
+  while (wheel_size_ > 0) {
+    const int64_t bucket_start_ns = wheel_cursor_ << kWheelBucketShift;
+    if (!queue_.empty() && queue_.top().time_ns < bucket_start_ns) return;
+    if (wheel_[static_cast<size_t>(wheel_cursor_) & (kWheelBuckets - 1)].empty()) {
+      ++wheel_cursor_;
+      // A whole empty turn: every entry is turns ahead; jump to the earliest instead of walking there.
+      if (++empty_in_a_row == kWheelBuckets) {
+        int64_t earliest = INT64_MAX;
+        for (const auto& bucket : wheel_) {
+          for (const WheelEntry& entry : bucket) earliest = std::min(earliest, entry.time_ns >> kWheelBucketShift);
+        }
+        wheel_cursor_ = earliest;  // every entry is at or after the cursor, so nothing due is skipped
+        empty_in_a_row = 0;
+      }
+      continue;
+    }
+    empty_in_a_row = 0;
+    drain_wheel_bucket();
+  }
+}
+
+void World::drain_wheel_bucket() {
+  std::vector<WheelEntry>& bucket = wheel_[static_cast<size_t>(wheel_cursor_) & (kWheelBuckets - 1)];
+  size_t kept = 0;
+  for (const WheelEntry& entry : bucket) {
+    if ((entry.time_ns >> kWheelBucketShift) != wheel_cursor_) {
+      bucket[kept++] = entry;  // a later turn of the wheel
+      continue;
+    }
+    --wheel_size_;
+    if (wakeups_[entry.slot].wakeup.valid()) {
+      queue_.push_sequenced(entry.time_ns, entry.sequence, kWakeup, entry.slot);
+    } else {
+      ++stats_.wakeups;
+      ++stats_.stale_wakeups;
+      free_wakeups_.push_back(entry.slot);
+    }
+  }
+  bucket.resize(kept);
+  ++wheel_cursor_;
 }
 
 uint64_t World::run_until_idle() {
@@ -302,7 +355,15 @@ void World::schedule_wakeup(NodeId node, TimePoint when, Wakeup wakeup) {
     // Timers of finished calls stay queued until due; shed them when they dominate the queue.
     if (wakeups_.size() >= 4096 && wakeups_.size() > 2 * live_wakeups_at_last_shed_) shed_stale_wakeups();
   }
-  queue_.push(std::max(to_ns(when), to_ns(now_)), kWakeup, slot);
+  const int64_t time_ns = std::max(to_ns(when), to_ns(now_));
+  // (A bucket behind the cursor was drained already: run_until() looked past `until` to the next event.)
+  if (time_ns - to_ns(now_) >= kWheelHorizonNs && (time_ns >> kWheelBucketShift) >= wheel_cursor_) {
+    const int64_t bucket = time_ns >> kWheelBucketShift;
+    wheel_[static_cast<size_t>(bucket) & (kWheelBuckets - 1)].push_back(WheelEntry{time_ns, queue_.take_sequence(), slot});
+    ++wheel_size_;
+    return;
+  }
+  queue_.push(time_ns, kWakeup, slot);
 }
 
 void World::shed_stale_wakeups() {

@@ -130,7 +130,7 @@ class World {
   const Trace& trace() const { return trace_; }
   uint64_t trace_hash() const { return trace_.hash(); }
   Random& random() { return random_; }          // the world's own stream (workloads, nemesis)
-  size_t pending_events() const { return queue_.size(); }
+  size_t pending_events() const { return queue_.size() + wheel_size_; }
 
  private:
   friend class SimNode;
@@ -147,6 +147,23 @@ class World {
     Message message;
     Errc bounce_reason = Errc::kOk;
   };
+
+  // Far timers. A wakeup due kWheelHorizonNs or more ahead waits in a bucket of a timer wheel instead of the
+  // event heap: most are deadlines of calls that end long before, and those leave the wheel as stale entries
+  // without ever costing a heap push and pop. Before any event at or after a bucket's start is processed the
+  // bucket's live wakeups enter the queue with the sequence numbers reserved when they were scheduled, so
+  // events come out in exactly the order they would have without the wheel.
+  struct WheelEntry {
+    int64_t time_ns;
+    uint64_t sequence;
+    uint32_t slot;  // in wakeups_
+  };
+  static constexpr int kWheelBucketShift = 20;                 // buckets of 2^20 ns (about 1 ms)
+  static constexpr size_t kWheelBuckets = 4096;                // one turn: about 4.4 s
+  static constexpr int64_t kWheelHorizonNs = int64_t{16} << kWheelBucketShift;
+  void settle_wheel();       // drains every bucket that starts at or before the queue's head
+  void drain_wheel_bucket();  // moves the cursor's bucket into the queue and advances the cursor
+  bool peek_next_time(int64_t& time_ns);
 
   void schedule_wakeup(NodeId node, TimePoint when, Wakeup wakeup);
   void send(NodeId from_node, Message&& message);
@@ -168,6 +185,9 @@ class World {
   WorldStats stats_;
   std::vector<std::unique_ptr<SimNode>> nodes_;  // indexed by NodeId
 
+  std::vector<std::vector<WheelEntry>> wheel_ = std::vector<std::vector<WheelEntry>>(kWheelBuckets);
+  int64_t wheel_cursor_ = 0;  // absolute bucket number (time_ns >> kWheelBucketShift) not drained yet
+  size_t wheel_size_ = 0;
   std::vector<PendingWakeup> wakeups_;
   std::vector<uint32_t> free_wakeups_;
   std::vector<InFlight> messages_;

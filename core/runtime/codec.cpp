@@ -22,17 +22,12 @@ std::string_view wire_tag_name(uint8_t tag) {
 
 // --- Encoder ---------------------------------------------------------------------------------------------
 
-void Encoder::varint(uint64_t value) {
+void Encoder::varint_long(uint64_t value) {
   while (value >= 0x80) {
     out_.push_back(static_cast<char>((value & 0x7f) | 0x80));
     value >>= 7;
   }
   out_.push_back(static_cast<char>(value));
-}
-
-void Encoder::write_unsigned(uint64_t value) {
-  tag(WireTag::kUnsigned);
-  varint(value);
 }
 
 void Encoder::write_signed(int64_t value) {
@@ -100,7 +95,7 @@ bool Decoder::peek_tag(uint8_t& tag) {
   return true;
 }
 
-bool Decoder::expect_tag(WireTag expected, std::string_view what) {
+bool Decoder::expect_tag_slow(WireTag expected, std::string_view what) {
   uint8_t tag = 0;
   if (!peek_tag(tag)) return false;
   if (tag != static_cast<uint8_t>(expected)) {
@@ -110,7 +105,7 @@ bool Decoder::expect_tag(WireTag expected, std::string_view what) {
   return true;
 }
 
-bool Decoder::varint(uint64_t& value) {
+bool Decoder::varint_long(uint64_t& value) {
   value = 0;
   for (int shift = 0; shift < 64; shift += 7) {
     if (position_ >= input_.size()) return fail("more varint bytes (the input ended)");
@@ -122,7 +117,7 @@ bool Decoder::varint(uint64_t& value) {
   return fail("a varint of at most 10 bytes");
 }
 
-bool Decoder::read_integer(int64_t min, uint64_t max, bool& negative, uint64_t& magnitude) {
+bool Decoder::read_integer_slow(int64_t min, uint64_t max, bool& negative, uint64_t& magnitude) {
   uint8_t tag = 0;
   if (!peek_tag(tag)) return false;
   if (tag == static_cast<uint8_t>(WireTag::kUnsigned)) {

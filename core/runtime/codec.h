@@ -66,9 +66,19 @@ enum class WireTag : uint8_t {
 // "unsigned integer", "string", ... for error messages.
 std::string_view wire_tag_name(uint8_t tag);
 
+// The hot primitives (tags, one-byte varints) are inline; anything longer or malformed takes an out-of-line path.
 class Encoder {
  public:
-  void write_unsigned(uint64_t value);
+  Encoder() { out_.reserve(kInitialCapacity); }
+  void write_unsigned(uint64_t value) {
+    if (value < 0x80) {
+      const char bytes[2] = {static_cast<char>(WireTag::kUnsigned), static_cast<char>(value)};
+      out_.append(bytes, 2);
+      return;
+    }
+    tag(WireTag::kUnsigned);
+    varint_long(value);
+  }
   void write_signed(int64_t value);
   void write_bool(bool value);
   void write_double(double value);
@@ -82,8 +92,17 @@ class Encoder {
   Bytes take() { return std::move(out_); }
 
  private:
+  // Most encodings (call requests, replies) are a few dozen bytes: one allocation up front, no regrowth.
+  static constexpr size_t kInitialCapacity = 64;
   void tag(WireTag tag) { out_.push_back(static_cast<char>(tag)); }
-  void varint(uint64_t value);
+  void varint(uint64_t value) {
+    if (value < 0x80) {
+      out_.push_back(static_cast<char>(value));
+      return;
+    }
+    varint_long(value);
+  }
+  void varint_long(uint64_t value);
   Bytes out_;
 };
 
@@ -99,7 +118,19 @@ class Decoder {
   size_t remaining() const { return input_.size() - position_; }
 
   // Each read checks the tag and the payload and returns false (recording an error) on any mismatch.
-  bool read_integer(int64_t min, uint64_t max, bool& negative, uint64_t& magnitude);
+  bool read_integer(int64_t min, uint64_t max, bool& negative, uint64_t& magnitude) {
+    // Fast path: a one-byte non-negative integer within range.
+    if (ok_ && remaining() >= 2 && static_cast<uint8_t>(input_[position_]) == static_cast<uint8_t>(WireTag::kUnsigned)) {
+      const auto byte = static_cast<uint8_t>(input_[position_ + 1]);
+      if ((byte & 0x80) == 0 && byte <= max) {
+        position_ += 2;
+        negative = false;
+        magnitude = byte;
+        return true;
+      }
+    }
+    return read_integer_slow(min, max, negative, magnitude);
+  }
   bool read_bool(bool& value);
   bool read_double(double& value);
   bool read_bytes(std::string& value);
@@ -121,9 +152,24 @@ class Decoder {
   void add_context(std::string_view context);
 
  private:
+  bool read_integer_slow(int64_t min, uint64_t max, bool& negative, uint64_t& magnitude);
   bool peek_tag(uint8_t& tag);
-  bool expect_tag(WireTag expected, std::string_view what);
-  bool varint(uint64_t& value);
+  bool expect_tag(WireTag expected, std::string_view what) {
+    if (ok_ && position_ < input_.size() && static_cast<uint8_t>(input_[position_]) == static_cast<uint8_t>(expected)) {
+      ++position_;
+      return true;
+    }
+    return expect_tag_slow(expected, what);
+  }
+  bool expect_tag_slow(WireTag expected, std::string_view what);
+  bool varint(uint64_t& value) {
+    if (position_ < input_.size() && (static_cast<uint8_t>(input_[position_]) & 0x80) == 0) {
+      value = static_cast<uint8_t>(input_[position_++]);
+      return true;
+    }
+    return varint_long(value);
+  }
+  bool varint_long(uint64_t& value);
   bool skip(int depth);
 
   std::string_view input_;

@@ -108,12 +108,22 @@ NodeDaemon::NodeDaemon(Env& env, const RuntimeCatalog& catalog, NodeDaemonOption
 NodeDaemon::~NodeDaemon() {
   scope_.cancel_all();
   tasks_scope_.cancel_all();
-  actors_.clear();  // each actor's coroutines first (its Scope), while the client they may use still lives
+  // Each actor's coroutines first (its Scope), while the client they may use still lives; in id order.
+  for (ActorId id : sorted_actor_ids()) actors_.erase(id);
+}
+
+std::vector<ActorId> NodeDaemon::sorted_actor_ids() const {
+  std::vector<ActorId> ids;
+  ids.reserve(actors_.size());
+  for (const auto& [id, host] : actors_) ids.push_back(id);
+  std::sort(ids.begin(), ids.end());
+  return ids;
 }
 
 std::vector<NodeDaemon::HostedActor> NodeDaemon::hosted_actors() const {
   std::vector<HostedActor> out;
-  for (const auto& [id, host] : actors_) {
+  for (ActorId id : sorted_actor_ids()) {
+    const ActorHost* host = actors_.at(id).get();
     out.push_back(HostedActor{id, host->info.incarnation, host->info.class_name, host->ready, host->queue.size(),
                               host->running});
   }
@@ -209,8 +219,8 @@ Task<void> NodeDaemon::heartbeat_loop() {
 void NodeDaemon::reconcile(const std::vector<ActorIncarnation>& expected) {
   const std::set<ActorIncarnation> wanted(expected.begin(), expected.end());
   std::vector<ActorId> extra;
-  for (const auto& [id, host] : actors_) {
-    if (wanted.count(ActorIncarnation{id, host->info.incarnation}) == 0) extra.push_back(id);
+  for (ActorId id : sorted_actor_ids()) {
+    if (wanted.count(ActorIncarnation{id, actors_.at(id)->info.incarnation}) == 0) extra.push_back(id);
   }
   for (ActorId id : extra) end_actor(id, "the control store no longer places it on node " + std::to_string(env_.node));
   // Deaths the control store has not heard of (the notice was lost): tell it again.
@@ -224,9 +234,7 @@ void NodeDaemon::reconcile(const std::vector<ActorIncarnation>& expected) {
 }
 
 void NodeDaemon::new_instance(const std::string& cause) {
-  std::vector<ActorId> ids;
-  for (const auto& [id, host] : actors_) ids.push_back(id);
-  for (ActorId id : ids) end_actor(id, cause);
+  for (ActorId id : sorted_actor_ids()) end_actor(id, cause);
   for (auto& [lease, task] : tasks_) {
     tasks_scope_.cancel(task.task);
     *task.lost = true;

@@ -238,16 +238,14 @@ RuntimeClient::ActorSubmitter& RuntimeClient::submitter(ActorId id) {
 }
 
 void RuntimeClient::evict_idle_submitters() {
-  // Forget the oldest idle half: their locations are re-resolved on the next call.
-  size_t to_evict = submitters_.size() / 2 + 1;
-  for (auto it = submitters_.begin(); it != submitters_.end() && to_evict > 0;) {
-    if (it->second->busy()) {
-      ++it;
-    } else {
-      it = submitters_.erase(it);
-      --to_evict;
-    }
+  // Forget the oldest (lowest id) idle half: their locations are re-resolved on the next call.
+  std::vector<ActorId> idle;
+  for (const auto& [id, submitter] : submitters_) {
+    if (!submitter->busy()) idle.push_back(id);
   }
+  std::sort(idle.begin(), idle.end());
+  const size_t to_evict = std::min(idle.size(), submitters_.size() / 2 + 1);
+  for (size_t i = 0; i < to_evict; ++i) submitters_.erase(idle[i]);
 }
 
 void RuntimeClient::seed_location(const ActorInfo& info) {
@@ -608,6 +606,10 @@ void RuntimeClient::on_nodes_dead(const std::vector<NodeIncarnation>& dead, cons
       if (is_dead(call->node, call->instance)) lost_calls.emplace_back(actor, call);
     }
   }
+  // Settled in (actor, sequence) order, whatever the hash order of the submitters.
+  std::sort(lost_calls.begin(), lost_calls.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second->sequence < b.second->sequence;
+  });
   for (auto& [actor, call] : lost_calls) {
     scope_.cancel(call->rpc);
     finish_attempt(actor, call, call->attempt,

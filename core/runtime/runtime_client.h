@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -231,7 +232,9 @@ class RuntimeClient {
   uint64_t next_request_ = 1;
   uint64_t next_attempt_id_ = 1;
   RpcEndpoint endpoint_;
-  std::map<ActorId, std::unique_ptr<ActorSubmitter>> submitters_;
+  // Looked up on every call (a hash: a tree of thousands of actors was a cache miss per level); the two walks
+  // that act on several (eviction, node deaths) sort what they collect, so hash order never reaches behaviour.
+  std::unordered_map<ActorId, std::unique_ptr<ActorSubmitter>> submitters_;
   std::map<uint64_t, std::unique_ptr<TaskAttempt>> task_attempts_;  // by attempt id
   uint64_t nodes_version_ = 0;
   size_t node_dependents_ = 0;  // RPCs in flight to daemons

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "core/env/random.h"
@@ -53,7 +54,7 @@ class ServingBackend final : public runtime::Actor {
   runtime::ActorContext& context_;
   std::string service_;
   std::string cluster_;
-  VersionSpec version_;
+  std::shared_ptr<const VersionSpec> version_;  // shared: a request keeps the version it started on
   Duration extra_startup_;
   uint64_t epoch_;
   Random random_;

@@ -106,9 +106,9 @@ Task<Result<std::vector<RecordedRequest>>> ServingProxy::recorded(uint64_t epoch
   co_return out;
 }
 
-ActorId ServingProxy::pick(const std::set<ActorId>& tried, TimePoint now) {
+ActorId ServingProxy::pick(const std::vector<ActorId>& tried, TimePoint now) {
   auto usable = [&](ActorId id) {
-    if (tried.count(id) > 0) return false;
+    if (std::find(tried.begin(), tried.end(), id) != tried.end()) return false;
     auto it = backends_.find(id);
     return it != backends_.end() && it->second.listed && it->second.ejected_until <= now;
   };
@@ -193,7 +193,8 @@ Task<Result<Bytes>> ServingProxy::serve(Bytes request_bytes) {
                                                   " in flight and " + std::to_string(slots_.waiting()) +
                                                   " queued (load shed)"};
   }
-  std::optional<Slots::Permit> permit = co_await slots_.acquire(deadline);
+  std::optional<Slots::Permit> permit = slots_.try_acquire();
+  if (!permit) permit = co_await slots_.acquire(deadline);
   if (!permit) {
     ++failed_;
     failed_total_.increment();
@@ -210,9 +211,8 @@ Task<Result<Bytes>> ServingProxy::serve(Bytes request_bytes) {
 }
 
 Task<Result<ServeReply>> ServingProxy::route(ServeRequest request, TimePoint deadline) {
-  std::set<ActorId> tried;
-  Error last{Errc::kUnavailable, "proxy " + std::to_string(context_.id()) + " of " + service_ + " in " + cluster_ +
-                                     " has no healthy backend"};
+  std::vector<ActorId> tried;
+  std::optional<Error> last;  // built only when an attempt fails: the common request succeeds at once
   for (uint32_t attempt = 0; attempt < policy_.max_attempts; ++attempt) {
     const TimePoint now = context_.clock().now();
     if (now >= deadline) {
@@ -224,16 +224,16 @@ Task<Result<ServeReply>> ServingProxy::route(ServeRequest request, TimePoint dea
     }
     const ActorId backend = pick(tried, now);
     if (backend == runtime::kNoActor) break;
-    tried.insert(backend);
+    tried.push_back(backend);
     BackendState& chosen = backends_[backend];
     const std::string version = chosen.version;
     ++chosen.inflight;
-    ServeRequest sent = request;
-    sent.budget = deadline - now;
+    request.budget = deadline - now;
     runtime::CallOptions options;
     options.timeout = deadline - now;
+    // call_with encodes `request` now, so the retry below may change it again.
     Result<ServeReply> reply =
-        co_await context_.client().handle(backend).call_with<ServeReply>(options, "handle", sent);
+        co_await context_.client().handle(backend).call_with<ServeReply>(options, "handle", request);
     const TimePoint done = context_.clock().now();
     if (auto it = backends_.find(backend); it != backends_.end()) {
       --it->second.inflight;
@@ -253,10 +253,12 @@ Task<Result<ServeReply>> ServingProxy::route(ServeRequest request, TimePoint dea
       co_return std::move(reply).value();
     }
     last = reply.error();
-    if (last.code == Errc::kInternal) note_version(version, true, done - now);
-    if (!retryable(last.code)) break;
+    if (last->code == Errc::kInternal) note_version(version, true, done - now);
+    if (!retryable(last->code)) break;
   }
-  co_return last;
+  if (last) co_return std::move(*last);
+  co_return Error{Errc::kUnavailable, "proxy " + std::to_string(context_.id()) + " of " + service_ + " in " + cluster_ +
+                                          " has no healthy backend"};
 }
 
 }  // namespace tandem::serving

@@ -23,8 +23,8 @@
 #include <deque>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/async/rpc.h"
@@ -74,7 +74,8 @@ class ServingProxy final : public runtime::Actor {
   Task<Result<Bytes>> serve(Bytes request_bytes);
   Task<Result<ServeReply>> route(ServeRequest request, TimePoint deadline);
   // A backend not in `tried`, or kNoActor.
-  ActorId pick(const std::set<ActorId>& tried, TimePoint now);
+  // `tried`: backends this request already went to (a handful at most: max_attempts).
+  ActorId pick(const std::vector<ActorId>& tried, TimePoint now);
   Status fence(uint64_t epoch);
   ProxyStatus snapshot() const;
   void note_version(const std::string& version, bool error, Duration latency);
@@ -86,7 +87,9 @@ class ServingProxy final : public runtime::Actor {
   Random random_;
   uint64_t epoch_ = 0;
   RouteTable routes_;
-  std::map<ActorId, BackendState> backends_;   // listed ones and recently listed ones with requests in flight
+  // Listed ones and recently listed ones with requests in flight. A hash (looked up twice per request); every
+  // walk over it is order-independent (marking, erasing).
+  std::unordered_map<ActorId, BackendState> backends_;
   std::vector<ActorId> routable_;              // listed, in table order
   RetryBudget retry_budget_;
   uint64_t requests_ = 0;

@@ -32,10 +32,7 @@ struct Slots::WaiterGuard {
 };
 
 Task<std::optional<Slots::Permit>> Slots::acquire(TimePoint deadline) {
-  if (free_ > 0 && waiting_count_ == 0) {
-    --free_;
-    co_return Permit(this);
-  }
+  if (std::optional<Permit> now = try_acquire()) co_return std::move(now);
   if (waiting_count_ >= max_waiting_) co_return std::nullopt;
   if (waiting_.size() >= 2 * max_waiting_ + 16) {
     std::erase_if(waiting_, [](const std::shared_ptr<Waiter>& w) { return w->gone; });

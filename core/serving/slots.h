@@ -57,6 +57,12 @@ class Slots {
 
   // A Permit, or std::nullopt when the wait queue is full or the deadline passes first.
   Task<std::optional<Permit>> acquire(TimePoint deadline);
+  // A Permit at once when a slot is free and nobody waits (no coroutine frame: the hot path); else nullopt.
+  std::optional<Permit> try_acquire() {
+    if (free_ == 0 || waiting_count_ != 0) return std::nullopt;
+    --free_;
+    return Permit(this);
+  }
 
   uint32_t capacity() const { return capacity_; }
   uint32_t in_use() const { return capacity_ - free_ + static_cast<uint32_t>(debt_); }
