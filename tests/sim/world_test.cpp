@@ -80,6 +80,47 @@ TEST_CASE("World: clock skew shifts what a node reads, not when its timers fire"
   CHECK(t.world.now() == TimePoint(15ms));
 }
 
+// Far timers (16 ms or more ahead) wait in the world's timer wheel; they must fire exactly when and in the order
+// plain queueing would give, a cancelled one must never fire, and a timer set after run_until() looked past it
+// must still fire on time.
+TEST_CASE("World: far timers in the timer wheel fire in time order with near ones; cancelled ones never fire") {
+  SimFixture t(1);
+  std::vector<std::pair<std::string, TimePoint>> fired;
+  auto after = [&](std::string label, Duration delay) {
+    return t.spawn(0, [&fired, label, delay](Env& env) -> Task<void> {
+      return [](Env& env, std::vector<std::pair<std::string, TimePoint>>& fired, std::string label,
+                Duration delay) -> Task<void> {
+        co_await sleep(env.clock, delay);
+        fired.emplace_back(label, env.clock.now());
+      }(env, fired, label, delay);
+    });
+  };
+  after("a30ms", 30ms);
+  after("b20ms", 20ms);
+  after("c20ms", 20ms);  // same instant as b, set after it: fires after it
+  after("d2ms", 2ms);
+  after("e9s", 9s);      // two turns of the wheel ahead
+  const TaskRef cancelled = after("never", 5s);
+  t.world.run_until(TimePoint(25ms));
+  CHECK(fired == std::vector<std::pair<std::string, TimePoint>>{
+                     {"d2ms", TimePoint(2ms)}, {"b20ms", TimePoint(20ms)}, {"c20ms", TimePoint(20ms)}});
+  t.scope(0).cancel(cancelled);
+  const uint64_t stale_before = t.world.stats().stale_wakeups;
+  t.world.run_until(TimePoint(1s));  // looks ahead to the 9 s timer, past the wheel buckets in between
+  after("f1100ms", 100ms);           // lands behind the wheel's cursor: queued directly
+  after("g1050ms", 50ms);
+  t.world.run_until_idle();
+  CHECK(fired == std::vector<std::pair<std::string, TimePoint>>{{"d2ms", TimePoint(2ms)},
+                                                                {"b20ms", TimePoint(20ms)},
+                                                                {"c20ms", TimePoint(20ms)},
+                                                                {"a30ms", TimePoint(30ms)},
+                                                                {"g1050ms", TimePoint(1050ms)},
+                                                                {"f1100ms", TimePoint(1100ms)},
+                                                                {"e9s", TimePoint(9s)}});
+  CHECK(t.world.stats().stale_wakeups == stale_before + 1);  // the cancelled 5 s timer left without firing
+  CHECK(t.world.pending_events() == 0);
+}
+
 TEST_CASE("Storage: synced writes survive a crash and unsynced writes are lost") {
   SimFixture t(1);
   Status synced = Error{Errc::kInternal, "unset"};
