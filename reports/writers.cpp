@@ -184,6 +184,7 @@ ReplicaSeries one_replica_series(const ServingRecord& serving, const std::string
       row.back() += sample->desired;
     }
     const bool last = i + 1 == samples.size();
+    if (!last && samples[i + 1]->time_ns == samples[i]->time_ns) continue;  // one point per time
     if (row != previous || last) {
       t_seconds.push_back(static_cast<double>(samples[i]->time_ns) / 1e9);
       rows.push_back(row);

@@ -68,9 +68,10 @@ ChartData chart_data(const RunRecord& record);
 
 // Replicas per version over time, from the serving record's observations: one series per serving service
 // (its clusters summed, `cluster` empty) and then one per (service, cluster). A step function: each point
-// holds until the next; a point is kept only where a value changes, plus the first and the last observation,
-// and at most kMaxReplicaPoints (evenly thinned beyond). A cluster counts 0 until its first observation and
-// keeps its last observed figures while its AppMaster does not answer. Empty when no serving service ran.
+// holds until the next; one point per observation time, kept only where a value changes, plus the first and
+// the last observation, and at most kMaxReplicaPoints (evenly thinned beyond). A cluster counts 0 until its
+// first observation and keeps its last observed figures while its AppMaster does not answer. Empty when no
+// serving service ran.
 struct ReplicaSeries {
   static constexpr size_t kMaxReplicaPoints = 4000;
   std::string service;

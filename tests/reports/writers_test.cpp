@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include "scenarios/runner.h"
@@ -186,6 +187,45 @@ TEST_CASE("Writers: a rolling upgrade shows as replicas per version: v1 falls to
     if (event["ph"] == "C" && event["name"] == "replicas of ranker per version") ++counters;
   }
   CHECK(counters == total.t_seconds.size());
+}
+
+TEST_CASE("Writers: replica series carry each cluster's last observation forward and keep only changes") {
+  RunRecord record;
+  const auto sample = [&](int64_t second, const std::string& cluster, uint32_t desired,
+                          std::map<std::string, uint32_t> serving) {
+    record.serving.versions.push_back({second * 1'000'000'000, "svc", cluster, desired, std::move(serving)});
+  };
+  sample(1, "c1", 2, {{"v1", 2}});
+  sample(1, "c2", 2, {{"v1", 2}});
+  sample(2, "c1", 2, {{"v1", 2}});  // no change: no point
+  // c2's AppMaster does not answer at 2s and 3s: its 2 backends on v1 still count.
+  sample(3, "c1", 2, {{"v1", 1}, {"v2", 1}});
+  sample(4, "c1", 2, {{"v2", 2}});
+  sample(4, "c2", 2, {{"v2", 2}});
+  sample(5, "c1", 2, {{"v2", 2}});  // the last observation: kept, though unchanged
+  const std::vector<ReplicaSeries> all = replica_series(record);
+  REQUIRE(all.size() == 3);
+  const ReplicaSeries& total = all[0];
+  CHECK(total.versions == std::vector<std::string>{"v1", "v2"});
+  // Samples at the same time make one point.
+  CHECK(total.t_seconds == std::vector<double>{1, 3, 4, 5});
+  CHECK(total.serving[0] == std::vector<double>{4, 3, 0, 0});
+  CHECK(total.serving[1] == std::vector<double>{0, 1, 4, 4});
+  CHECK(total.desired == std::vector<double>{4, 4, 4, 4});
+  CHECK(all[2].cluster == "c2");
+  CHECK(all[2].t_seconds == std::vector<double>{1, 4});
+  CHECK(all[2].serving[1] == std::vector<double>{0, 2});
+
+  // A target that changes at every one of 10,001 observations is thinned to the cap, ending on the last one.
+  record.serving.versions.clear();
+  for (int64_t second = 0; second <= 10'000; ++second) {
+    sample(second, "c1", static_cast<uint32_t>(1 + second % 2), {{"v1", static_cast<uint32_t>(1 + second % 2)}});
+  }
+  const ReplicaSeries thinned = replica_series(record).at(0);
+  CHECK(thinned.t_seconds.size() <= ReplicaSeries::kMaxReplicaPoints);
+  CHECK(thinned.t_seconds.size() > ReplicaSeries::kMaxReplicaPoints / 2);
+  CHECK(thinned.t_seconds.back() == 10'000);
+  CHECK(thinned.serving[0].back() == 1);
 }
 
 TEST_CASE("Writers: a run without a serving service has no replica series and no replica chart") {
