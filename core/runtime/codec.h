@@ -69,7 +69,6 @@ std::string_view wire_tag_name(uint8_t tag);
 // The hot primitives (tags, one-byte varints) are inline; anything longer or malformed takes an out-of-line path.
 class Encoder {
  public:
-  Encoder() { out_.reserve(kInitialCapacity); }
   void write_unsigned(uint64_t value) {
     if (value < 0x80) {
       const char bytes[2] = {static_cast<char>(WireTag::kUnsigned), static_cast<char>(value)};
@@ -92,8 +91,6 @@ class Encoder {
   Bytes take() { return std::move(out_); }
 
  private:
-  // Most encodings (call requests, replies) are a few dozen bytes: one allocation up front, no regrowth.
-  static constexpr size_t kInitialCapacity = 64;
   void tag(WireTag tag) { out_.push_back(static_cast<char>(tag)); }
   void varint(uint64_t value) {
     if (value < 0x80) {
