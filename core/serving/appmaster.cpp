@@ -452,6 +452,7 @@ void AppMaster::reconcile_once() {
     return count;
   };
   const bool upgrading = upgrade_active(meta_.upgrade.state);
+  if (upgrading) replace_lost_surge();
   const int32_t stable = count_role(MemberRole::kStable);
   if (stable < meta_.desired) {
     const std::string& version = upgrading ? meta_.upgrade.from : spec.version;
@@ -498,6 +499,28 @@ void AppMaster::reconcile_once() {
       --extra;
     }
     for (const std::string& name : names) context_.spawn(retire_backend(name));
+  }
+}
+
+void AppMaster::replace_lost_surge() {
+  UpgradeRecord& up = meta_.upgrade;
+  std::vector<std::string> lost;
+  for (const std::string& name : up.surge) {
+    if (meta_.backend_named(name) == nullptr) lost.push_back(name);
+  }
+  if (lost.empty()) return;
+  for (const std::string& name : lost) std::erase(up.surge, name);
+  changed();
+  // Before the batch leaves, pre-updating counts the surge again (a shortfall shrinks the batch); after, the
+  // batch's absence is covered only by the surge, so a lost one is replaced (the same count, same limit).
+  const bool batch_out = up.phase == UpgradeState::kDetached || up.phase == UpgradeState::kUpgrading ||
+                         up.phase == UpgradeState::kValidating;
+  if (batch_out) {
+    // Counted so a test can prove it reached this path.
+    context_.metrics()
+        .counter("serving_upgrade_surge_replaced_total", {{"service", service_}, {"cluster", cluster_}})
+        .increment(lost.size());
+    create_backends(static_cast<uint32_t>(lost.size()), up.from, MemberRole::kSurge, true);
   }
 }
 

@@ -188,6 +188,8 @@ class AppMaster final : public runtime::Actor {
   void backend_dead(ActorId id, const std::string& why);
   void proxy_dead(ActorId id, const std::string& why);
   void reconcile_once();
+  // Drops surge names whose instance is gone; replaces them while their batch is out of traffic.
+  void replace_lost_surge();
 
   // Upgrades.
   Task<bool> upgrade_step();  // false: finished
@@ -225,8 +227,8 @@ class AppMaster final : public runtime::Actor {
   runtime::WaitList wake_;        // reconcile
   runtime::WaitList routes_wake_; // route pushes
   runtime::WaitList register_wake_;
-  std::optional<std::vector<Endpoint>> registered_;
-  bool register_dirty_ = false;  // a change since the discovery loop last looked  // the list this life last had accepted by discovery
+  std::optional<std::vector<Endpoint>> registered_;  // the list this life last had accepted by discovery
+  bool register_dirty_ = false;  // a change since the discovery loop last looked
   bool routes_dirty_ = false;
   uint64_t route_generation_ = 0;
   std::map<ActorId, uint64_t> route_acked_;   // proxy -> generation it acknowledged

@@ -11,8 +11,8 @@
 //            │ batch chosen
 //            ▼
 //    ┌───────────────┐  out of every proxy's route table (each live proxy acknowledged) and so out of
-//    │   DETACHED    │  traffic; drained: requests in flight finish (at most drain_timeout).
-//    └───────────────┘
+//    │   DETACHED    │  traffic; drained: requests in flight finish (at most drain_timeout). From here
+//    └───────────────┘  until the batch returns, a surge instance that dies is replaced (same version).
 //            ▼
 //    ┌───────────────┐  reload in place to `to`; an instance that cannot reload (or died) is replaced by
 //    │   UPGRADING   │  a fresh instance of `to`, still detached.

@@ -187,6 +187,72 @@ TEST_CASE("Upgrade: with max_unavailable 0 the surge keeps full capacity during 
   CHECK(load->failed() == 0);
 }
 
+TEST_CASE("Upgrade: a surge instance lost while its batch is detached is replaced before the batch returns") {
+  // One instance detached at a time, covered by one surge instance (max_unavailable 0), and a slow reload so the
+  // batch stays out of traffic long enough for the surge's node to crash under it.
+  ServingFixture t({.workers_per_cluster = 4});
+  ServiceSpec spec = test_spec("svc", {{"c1", 3}});
+  spec.upgrade.max_unavailable = 0;
+  spec.upgrade.max_surge = 1;
+  spec.upgrade.step = 1;
+  spec.upgrade.step_timeout = 30s;
+  for (VersionSpec& version : spec.versions) {
+    if (version.name == "v2") version.reload = 8s;
+  }
+  t.deploy(spec);
+  auto load = t.start_load("c1", 100);
+  t.ok(start_upgrade(t, "c1", "v2", 5));
+  // Polls the AppMaster every 50 ms until `done` holds of its status, at most `limit`.
+  auto poll_until = [&](const std::function<bool(const AppMasterStatus&)>& done, Duration limit) {
+    const TimePoint end = t.world.now() + limit;
+    while (t.world.now() < end) {
+      if (done(t.status("c1"))) return true;
+      t.run_for(50ms);
+    }
+    return false;
+  };
+  REQUIRE(poll_until([](const AppMasterStatus& now) { return now.upgrade.state == UpgradeState::kUpgrading; }, 20s));
+  const ServiceMetadata meta = t.ok(t.on_head("c1", [&](RuntimeClient& c) -> Task<Result<ServiceMetadata>> {
+    co_return co_await t.appmaster(c, "c1").metadata();
+  }));
+  REQUIRE(meta.upgrade.batch.size() == 1u);
+  ActorId surge = 0;
+  for (const BackendRecord& record : meta.backends) {
+    if (record.role == MemberRole::kSurge && record.ready && record.attached) surge = record.id;
+  }
+  REQUIRE(surge != 0);
+  NodeId surge_node = kNoNode;
+  NodeId batch_node = kNoNode;
+  for (const runtime::ActorInfo& info : t.control_store("c1").actors()) {
+    if (info.id == surge) surge_node = info.node;
+    if (info.id == meta.upgrade.batch[0]) batch_node = info.node;
+  }
+  REQUIRE(surge_node != kNoNode);
+  REQUIRE(surge_node != batch_node);  // the batch itself must survive: only its cover is lost
+  t.world.crash(surge_node);
+
+  // The AppMaster notices the loss: the detached batch is uncovered for a moment ...
+  CHECK(poll_until([](const AppMasterStatus& now) { return now.allowed_unavailable == 0; }, 5s));
+  // ... and covered again by a new surge instance while the batch is still out of traffic (its reload takes
+  // 8 s), not only once the batch returns.
+  const bool covered_again = poll_until(
+      [](const AppMasterStatus& now) {
+        return now.detached_for_upgrade == 1 && now.allowed_unavailable == 1 &&
+               now.upgrade.state == UpgradeState::kUpgrading && now.upgrade.batches_done == 0;
+      },
+      6s);
+  CHECK(covered_again);
+  CHECK(t.metrics.counter_sum("serving_upgrade_surge_replaced_total", {{"service", "svc"}}) >= 1);
+
+  AppMasterStatus done = wait_release(t, "c1", 5, 120s);
+  CHECK(done.upgrade.state == UpgradeState::kSucceeded);
+  REQUIRE(t.wait_serving("c1", "svc", "v2", 3, 20s));
+  t.drain_loads();
+  // Requests caught on the crashed node may fail before the proxies eject it; the rest must succeed.
+  INFO(load->first_error());
+  CHECK(load->availability() >= 0.99);
+}
+
 TEST_CASE("Upgrade: a bad version fails validation and the whole release rolls back to the old version") {
   ServingFixture t;
   ServiceSpec spec = test_spec("svc", {{"c1", 6}});
