@@ -14,6 +14,9 @@ bool gateway_failure(Errc code) {
          code == Errc::kUnavailable || code == Errc::kResourceExhausted || code == Errc::kNotFound;
 }
 
+// The request did no work anywhere (see the contract): retrying it elsewhere adds no load to the service.
+bool refused(Errc code) { return code == Errc::kUnreachable || code == Errc::kPeerDied; }
+
 }  // namespace
 
 ServingClient::ServingClient(Env& env, ServingClientOptions options)
@@ -184,6 +187,12 @@ void ServingClient::on_result(const Endpoint& proxy, Errc code, Duration latency
     ++group;
     if (outlier_.ejected(other.outlier, now)) ++ejected;
   }
+  // A down node is certain, not a symptom to confirm: the refusal counts as a whole run of failures, so the
+  // proxy is ejected now (still within the group's ejection cap).
+  const uint32_t run = options_.outlier.consecutive_failures;
+  if (code == Errc::kUnreachable && run > 0) {
+    state.outlier.failures_in_a_row = std::max(state.outlier.failures_in_a_row, run - 1);
+  }
   if (outlier_.on_failure(state.outlier, now, ejected, std::max<size_t>(group, 1))) ++ejections_;
 }
 
@@ -213,13 +222,16 @@ Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration d
   std::vector<Endpoint> tried;
   std::string avoid_cluster;
   Error last{Errc::kUnavailable, "no proxy of " + options_.service + " is known (discovery has not listed any)"};
-  for (uint32_t attempt = 0; attempt < options_.max_attempts; ++attempt) {
+  uint32_t counted = 0;       // attempts that count against max_attempts
+  uint32_t refusals = 0;      // attempts refused (no work done anywhere)
+  bool after_refusal = false; // the previous attempt was refused: this one is not a budgeted retry
+  for (uint32_t attempt = 0; counted < options_.max_attempts; ++attempt) {
     const TimePoint now = env_.clock.now();
     if (now >= deadline) {
       last = Error{Errc::kTimeout, "the request deadline of " + format_duration(deadline_after) + " passed"};
       break;
     }
-    if (attempt > 0) {
+    if (attempt > 0 && !after_refusal) {
       if (!retry_budget_.try_retry(now)) break;
       ++retries_;
     }
@@ -259,6 +271,13 @@ Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration d
     on_result(*proxy, last.code, done - now, done);
     if (!gateway_failure(last.code)) break;
     if (last.code == Errc::kTimeout) avoid_cluster = cluster;
+    after_refusal = refused(last.code) && refusals < options_.max_refused_attempts;
+    if (after_refusal) {
+      ++refusals;
+      ++refusals_;
+    } else {
+      ++counted;
+    }
   }
   out.end = env_.clock.now();
   out.code = last.code;

@@ -9,6 +9,12 @@
 //   answer or an explicit Errc. It never throws and never hangs. Attempts are bounded by max_attempts, each
 //   by per_try_timeout, and retries (after the first try) by the retry budget (core/serving/retry_budget.h).
 //   A retry goes to a different proxy when one is left, preferring another cluster after a timeout.
+// - A refused attempt did no work anywhere: kUnreachable (the proxy's node is down) or kPeerDied (the proxy
+//   is gone, or every backend it tried was). It is retried at once on another proxy without spending the
+//   retry budget or one of max_attempts — the budget guards the service's capacity, which a refusal does not
+//   touch — at most max_refused_attempts times per request. A proxy whose node is down is ejected at once
+//   (a timeout or an error needs outlier.consecutive_failures in a row): a dead proxy discovery still lists
+//   costs a request one fast refusal, not its budget.
 // - Cluster choice follows cluster_shares() (core/serving/locality.h): the local cluster keeps all traffic
 //   while 1.4 x its healthy share >= 100%, the deficit spills by weight x availability x latency preference.
 //   Within a cluster: power of two choices on peak-EWMA cost (latency EWMA x (requests in flight + 1)).
@@ -43,6 +49,7 @@ struct ServingClientOptions {
   Duration deadline = std::chrono::seconds(1);           // whole request
   Duration per_try_timeout = std::chrono::milliseconds(300);
   uint32_t max_attempts = 3;
+  uint32_t max_refused_attempts = 4;  // refused attempts per request, beyond max_attempts (free of the budget)
   double retry_ratio = 0.2;
   double min_retries_per_second = 20;
   double overprovisioning = 1.4;
@@ -85,6 +92,7 @@ class ServingClient {
   uint64_t requests() const { return requests_; }
   uint64_t retries() const { return retries_; }
   uint64_t ejections() const { return ejections_; }
+  uint64_t refusals() const { return refusals_; }
 
  private:
   struct ProxyState {
@@ -118,6 +126,7 @@ class ServingClient {
   uint64_t requests_ = 0;
   uint64_t retries_ = 0;
   uint64_t ejections_ = 0;
+  uint64_t refusals_ = 0;
   size_t inflight_ = 0;
   bool started_ = false;
   RpcEndpoint endpoint_;
