@@ -38,6 +38,8 @@ struct AdminClient::Impl {
         return make_error(Errc::kFailedPrecondition, where + " (fix: pass the cluster's auth token)");
       case grpc::StatusCode::DEADLINE_EXCEEDED:
         return make_error(Errc::kTimeout, where);
+      case grpc::StatusCode::INVALID_ARGUMENT:
+        return make_error(Errc::kInvalidArgument, where);
       case grpc::StatusCode::UNAVAILABLE:
         return make_error(Errc::kUnreachable, where + " (is the node running, and is this its transport port?)");
       default:
@@ -74,6 +76,19 @@ Status AdminClient::set_filter(NodeId peer, bool drop_outgoing, bool drop_incomi
   return impl_->to_status(impl_->stub->SetFilter(&context, request, &reply), "SetFilter");
 }
 
+Status AdminClient::set_link_faults(NodeId peer, const LinkFaults& faults, Duration timeout) {
+  grpc::ClientContext context;
+  impl_->prepare(context, timeout);
+  wire::LinkFaultsRequest request;
+  request.set_peer(peer);
+  request.set_delay_ms(faults.delay_ms);
+  request.set_loss_probability(faults.loss_probability);
+  request.set_duplicate_probability(faults.duplicate_probability);
+  request.set_seed(faults.seed);
+  wire::Empty reply;
+  return impl_->to_status(impl_->stub->SetLinkFaults(&context, request, &reply), "SetLinkFaults");
+}
+
 Status AdminClient::clear_filters(Duration timeout) {
   grpc::ClientContext context;
   impl_->prepare(context, timeout);
@@ -102,6 +117,9 @@ Result<TransportStats> AdminClient::stats(Duration timeout) {
   out.dropped_by_filter = reply.dropped_by_filter();
   out.dropped_queue_full = reply.dropped_queue_full();
   out.reconnects = reply.reconnects();
+  out.delayed_by_link_fault = reply.delayed_by_link_fault();
+  out.lost_by_link_fault = reply.lost_by_link_fault();
+  out.duplicated_by_link_fault = reply.duplicated_by_link_fault();
   return out;
 }
 

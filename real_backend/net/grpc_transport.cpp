@@ -164,6 +164,10 @@ void GrpcTransport::set_filter(NodeId peer, bool drop_outgoing, bool drop_incomi
   core_->set_filter(peer, drop_outgoing, drop_incoming);
 }
 
+Status GrpcTransport::set_link_faults(NodeId peer, const LinkFaults& faults) {
+  return core_->set_link_faults(peer, faults);
+}
+
 void GrpcTransport::clear_filters() { core_->clear_filters(); }
 
 TransportStats GrpcTransport::stats() const {
@@ -180,6 +184,9 @@ TransportStats GrpcTransport::stats() const {
   out.dropped_by_filter = s.dropped_by_filter.load();
   out.dropped_queue_full = s.dropped_queue_full.load();
   out.reconnects = s.reconnects.load();
+  out.delayed_by_link_fault = s.delayed_by_link_fault.load();
+  out.lost_by_link_fault = s.lost_by_link_fault.load();
+  out.duplicated_by_link_fault = s.duplicated_by_link_fault.load();
   return out;
 }
 
@@ -241,14 +248,17 @@ void GrpcTransport::send(Message&& message) {
     core.stats.dropped_by_filter.fetch_add(1, std::memory_order_relaxed);
     return;  // a partition: no notice, as in the sim
   }
-  auto it = core.peers.find(message.to.node);
-  if (it == core.peers.end()) {
-    std::vector<Message> unknown;
-    unknown.push_back(std::move(message));
-    core.post_undeliverable(std::move(unknown), Errc::kUnreachable);
-    return;
+  const detail::LinkCore::LinkDecision link = core.decide_link(message.to.node);
+  if (link.lost) {
+    core.stats.lost_by_link_fault.fetch_add(1, std::memory_order_relaxed);
+    return;  // a lost message: no notice, as in the sim
   }
-  core.send_to_peer(it->second, std::move(message));
+  if (link.duplicated) {
+    core.stats.duplicated_by_link_fault.fetch_add(1, std::memory_order_relaxed);
+    Message copy = message;
+    core.send_after_delay(std::move(copy), link.delay);
+  }
+  core.send_after_delay(std::move(message), link.delay);
 }
 
 }  // namespace tandem::real

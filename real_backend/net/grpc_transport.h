@@ -20,7 +20,11 @@
 //   the stream's peer or addressed to another node, an oversized payload, a missing or wrong token) is refused
 //   with a logged error and counted in stats(); the stream and the process keep serving.
 // - Admin filter: set_filter(peer, out, in) drops messages to/from `peer` silently (a partition: no notice, like
-//   the sim's). The Admin gRPC service on the same port does the same from another process.
+//   the sim's). set_link_faults(peer, faults) delays, loses or duplicates what this node sends to `peer` (the
+//   sim's link_delay / link_loss / link_duplicate, made at the sender): a delayed message is held on the loop
+//   thread and is never overtaken by a later message to the same peer; loss and duplication are drawn from a
+//   Random seeded by faults.seed and both node ids. The Admin gRPC service on the same port does both from
+//   another process; clear_filters() clears both.
 // - Security: listen_host defaults to loopback. auth_token set → every Link stream and Admin call must carry
 //   `authorization: Bearer TOKEN`. tls set → the server and every outgoing channel use TLS with these files
 //   (mutual: each side presents cert/key and checks the other against ca).
@@ -65,6 +69,17 @@ struct TransportOptions {
   Log* log = nullptr;  // thread-safe Log for transport errors (StderrLog is); nullptr: a StderrLog at kWarning
 };
 
+// Link faults on what this node sends to one peer. All zero: none.
+struct LinkFaults {
+  uint32_t delay_ms = 0;             // hold each message this long before it is sent (order per pair kept)
+  double loss_probability = 0;       // drop each message with this probability, in [0, 1]
+  double duplicate_probability = 0;  // send each message twice with this probability, in [0, 1]
+  uint64_t seed = 0;                 // seeds the draws, mixed with both node ids: a rerun draws the same
+  bool any() const { return delay_ms > 0 || loss_probability > 0 || duplicate_probability > 0; }
+};
+
+inline constexpr uint32_t kMaxLinkDelayMs = 60'000;  // a longer delay is a partition: use the filter
+
 struct TransportStats {
   uint64_t sent = 0;                      // send() calls
   uint64_t delivered = 0;                 // messages handed to a bound Receiver here
@@ -77,6 +92,9 @@ struct TransportStats {
   uint64_t dropped_by_filter = 0;         // messages dropped by the admin filter (either direction)
   uint64_t dropped_queue_full = 0;        // sends dropped because a peer's queue was full
   uint64_t reconnects = 0;                // streams established to a peer after its first one
+  uint64_t delayed_by_link_fault = 0;     // messages held back by a link delay
+  uint64_t lost_by_link_fault = 0;        // messages dropped by a link loss draw
+  uint64_t duplicated_by_link_fault = 0;  // extra copies sent by a link duplicate draw
 };
 
 namespace detail {
@@ -102,6 +120,10 @@ class GrpcTransport final : public Transport {
 
   // Admin filter (thread-safe): drop what goes to / comes from `peer`.
   void set_filter(NodeId peer, bool drop_outgoing, bool drop_incoming);
+  // Replaces the link faults on what goes to `peer` (all zero: removes them; messages already held are still
+  // sent at their time). kInvalidArgument for a probability outside [0, 1] or delay_ms over kMaxLinkDelayMs.
+  Status set_link_faults(NodeId peer, const LinkFaults& faults);
+  // Removes every filter and every link fault.
   void clear_filters();
 
   TransportStats stats() const;

@@ -119,23 +119,22 @@ bool LinkCore::drops_outgoing(NodeId peer) const {
   if (!any_filter.load(std::memory_order_relaxed)) return false;
   std::lock_guard<std::mutex> lock(filter_mutex);
   auto it = filters.find(peer);
-  return it != filters.end() && it->second.first;
+  return it != filters.end() && it->second.drop_outgoing;
 }
 
 bool LinkCore::drops_incoming(NodeId peer) const {
   if (!any_filter.load(std::memory_order_relaxed)) return false;
   std::lock_guard<std::mutex> lock(filter_mutex);
   auto it = filters.find(peer);
-  return it != filters.end() && it->second.second;
+  return it != filters.end() && it->second.drop_incoming;
 }
 
 void LinkCore::set_filter(NodeId peer, bool drop_outgoing, bool drop_incoming) {
   std::lock_guard<std::mutex> lock(filter_mutex);
-  if (drop_outgoing || drop_incoming) {
-    filters[peer] = {drop_outgoing, drop_incoming};
-  } else {
-    filters.erase(peer);
-  }
+  PeerFilter& filter = filters[peer];
+  filter.drop_outgoing = drop_outgoing;
+  filter.drop_incoming = drop_incoming;
+  if (filter.empty()) filters.erase(peer);
   any_filter.store(!filters.empty());
   if (log.enabled(LogLevel::kInfo)) {
     log.write(LogLevel::kInfo, "transport",
@@ -144,11 +143,107 @@ void LinkCore::set_filter(NodeId peer, bool drop_outgoing, bool drop_incoming) {
   }
 }
 
+Status LinkCore::set_link_faults(NodeId peer, const LinkFaults& faults) {
+  auto probability = [](double p) { return p >= 0 && p <= 1; };  // also false for NaN
+  if (!probability(faults.loss_probability) || !probability(faults.duplicate_probability)) {
+    return make_error(Errc::kInvalidArgument, "a link fault probability must be in [0, 1] (loss " +
+                                                  std::to_string(faults.loss_probability) + ", duplicate " +
+                                                  std::to_string(faults.duplicate_probability) + ")");
+  }
+  if (faults.delay_ms > kMaxLinkDelayMs) {
+    return make_error(Errc::kInvalidArgument, "a link delay of " + std::to_string(faults.delay_ms) +
+                                                  " ms is over the 60,000 ms limit (fix: use a partition instead)");
+  }
+  std::lock_guard<std::mutex> lock(filter_mutex);
+  PeerFilter& filter = filters[peer];
+  filter.link = faults;
+  // Seeded per ordered pair, so two nodes given one seed still draw independently.
+  filter.draws.emplace(Random(faults.seed).fork("link-faults", (static_cast<uint64_t>(self) << 32) | peer));
+  if (filter.empty()) filters.erase(peer);
+  any_filter.store(!filters.empty());
+  if (log.enabled(LogLevel::kInfo)) {
+    log.write(LogLevel::kInfo, "transport",
+              "link faults to node " + std::to_string(peer) + ": delay " + std::to_string(faults.delay_ms) +
+                  " ms, loss " + std::to_string(faults.loss_probability) + ", duplicate " +
+                  std::to_string(faults.duplicate_probability));
+  }
+  return {};
+}
+
 void LinkCore::clear_filters() {
   std::lock_guard<std::mutex> lock(filter_mutex);
   filters.clear();
   any_filter.store(false);
   if (log.enabled(LogLevel::kInfo)) log.write(LogLevel::kInfo, "transport", "filters cleared");
+}
+
+LinkCore::LinkDecision LinkCore::decide_link(NodeId peer) {
+  LinkDecision decision;
+  if (!any_filter.load(std::memory_order_relaxed)) return decision;
+  std::lock_guard<std::mutex> lock(filter_mutex);
+  auto it = filters.find(peer);
+  if (it == filters.end() || !it->second.link.any()) return decision;
+  PeerFilter& filter = it->second;
+  // Draw both every time, so one fault's draws do not shift when the other probability changes from 0.
+  const bool lost = filter.draws->chance(filter.link.loss_probability);
+  const bool duplicated = filter.draws->chance(filter.link.duplicate_probability);
+  decision.lost = lost;
+  decision.duplicated = duplicated && !lost;
+  decision.delay = std::chrono::milliseconds(filter.link.delay_ms);
+  return decision;
+}
+
+void LinkCore::send_after_delay(Message&& message, Duration delay) {
+  auto it = held.find(message.to.node);
+  if (delay <= Duration::zero() && it == held.end()) {
+    send_now(std::move(message));
+    return;
+  }
+  HeldQueue& queue = held[message.to.node];
+  if (queue.bytes + message.payload.size() > options.max_queued_bytes_per_peer) {
+    stats.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+    return;  // a loss, as for a full send queue
+  }
+  if (delay > Duration::zero()) stats.delayed_by_link_fault.fetch_add(1, std::memory_order_relaxed);
+  // Never before what is already held: a later message to the same peer must not overtake an earlier one.
+  const TimePoint release = std::max(loop.now() + delay, queue.last_release);
+  queue.last_release = release;
+  queue.bytes += message.payload.size();
+  const NodeId peer = message.to.node;
+  queue.messages.push_back(HeldMessage{release, std::move(message)});
+  if (queue.messages.size() == 1) {
+    loop.run_at(release, [core = shared_from_this(), peer] { core->release_held(peer); });
+  }
+}
+
+void LinkCore::release_held(NodeId peer) {
+  if (closed.load()) return;
+  auto it = held.find(peer);
+  if (it == held.end()) return;
+  HeldQueue& queue = it->second;
+  const TimePoint now = loop.now();
+  while (!queue.messages.empty() && queue.messages.front().release <= now) {
+    Message message = std::move(queue.messages.front().message);
+    queue.messages.pop_front();
+    queue.bytes -= message.payload.size();
+    send_now(std::move(message));
+  }
+  if (queue.messages.empty()) {
+    held.erase(it);  // later messages take the direct path again (unless delayed)
+    return;
+  }
+  loop.run_at(queue.messages.front().release, [core = shared_from_this(), peer] { core->release_held(peer); });
+}
+
+void LinkCore::send_now(Message&& message) {
+  auto it = peers.find(message.to.node);
+  if (it == peers.end()) {
+    std::vector<Message> unknown;
+    unknown.push_back(std::move(message));
+    post_undeliverable(std::move(unknown), Errc::kUnreachable);
+    return;
+  }
+  send_to_peer(it->second, std::move(message));
 }
 
 void LinkCore::link_started() {

@@ -27,9 +27,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/env/random.h"
 #include "real_backend/net/grpc_transport.h"
 #include "real_backend/net/stderr_log.h"
 #include "real_backend/net/tandem_net.grpc.pb.h"
@@ -54,7 +56,8 @@ inline constexpr uint64_t kRejectionLogEvery = 1000;
 struct AtomicStats {
   std::atomic<uint64_t> sent{0}, delivered{0}, bounced{0}, bounces_sent{0}, rejected_malformed{0},
       rejected_unknown_peer{0}, rejected_unauthenticated{0}, rejected_oversized{0}, dropped_by_filter{0},
-      dropped_queue_full{0}, reconnects{0};
+      dropped_queue_full{0}, reconnects{0}, delayed_by_link_fault{0}, lost_by_link_fault{0},
+      duplicated_by_link_fault{0};
 };
 
 // The result of decoding one received Batch: the frames that passed, and what was refused.
@@ -121,14 +124,48 @@ struct LinkCore : std::enable_shared_from_this<LinkCore> {
   std::unique_ptr<grpc::Server> server;
   uint16_t bound_port = 0;
 
-  // Admin filter; any thread.
+  // Admin filter and link faults; any thread. An entry exists while it drops or has a link fault.
+  struct PeerFilter {
+    bool drop_outgoing = false;
+    bool drop_incoming = false;
+    LinkFaults link;
+    std::optional<Random> draws;  // for link.loss / link.duplicate; reseeded by each set_link_faults
+    bool empty() const { return !drop_outgoing && !drop_incoming && !link.any(); }
+  };
   mutable std::mutex filter_mutex;
-  std::map<NodeId, std::pair<bool, bool>> filters;  // peer -> (drop outgoing, drop incoming)
+  std::map<NodeId, PeerFilter> filters;
   std::atomic<bool> any_filter{false};
   bool drops_outgoing(NodeId peer) const;
   bool drops_incoming(NodeId peer) const;
   void set_filter(NodeId peer, bool drop_outgoing, bool drop_incoming);
+  Status set_link_faults(NodeId peer, const LinkFaults& faults);
   void clear_filters();
+
+  // What the link faults do to one message to `peer` (draws taken here, on the loop thread).
+  struct LinkDecision {
+    Duration delay{};
+    bool lost = false;
+    bool duplicated = false;
+  };
+  LinkDecision decide_link(NodeId peer);
+
+  // Loop thread only: messages held by a link delay, per peer, in send order with nondecreasing release times.
+  struct HeldMessage {
+    TimePoint release;
+    Message message;
+  };
+  struct HeldQueue {
+    std::deque<HeldMessage> messages;
+    size_t bytes = 0;
+    TimePoint last_release{};
+  };
+  std::map<NodeId, HeldQueue> held;
+  // Loop thread: after the link faults, hold `message` for `delay` (or behind what is already held), else send.
+  void send_after_delay(Message&& message, Duration delay);
+  // Loop thread: sends the held messages to `peer` that are due, and waits for the next one.
+  void release_held(NodeId peer);
+  // Loop thread: to the peer's stream now (kUnreachable for an unknown node).
+  void send_now(Message&& message);
 
   // Live stream reactors; shutdown() waits for zero.
   std::mutex live_mutex;
@@ -245,6 +282,8 @@ class AdminService final : public wire::Admin::CallbackService {
   explicit AdminService(LinkCore& core) : core_(core) {}
   grpc::ServerUnaryReactor* SetFilter(grpc::CallbackServerContext* context, const wire::FilterRequest* request,
                                       wire::Empty* reply) override;
+  grpc::ServerUnaryReactor* SetLinkFaults(grpc::CallbackServerContext* context,
+                                          const wire::LinkFaultsRequest* request, wire::Empty* reply) override;
   grpc::ServerUnaryReactor* ClearFilters(grpc::CallbackServerContext* context, const wire::Empty* request,
                                          wire::Empty* reply) override;
   grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* context, const wire::Empty* request,

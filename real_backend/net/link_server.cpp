@@ -219,6 +219,21 @@ grpc::ServerUnaryReactor* AdminService::SetFilter(grpc::CallbackServerContext* c
   return reactor;
 }
 
+grpc::ServerUnaryReactor* AdminService::SetLinkFaults(grpc::CallbackServerContext* context,
+                                                      const wire::LinkFaultsRequest* request, wire::Empty*) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (refuse_unauthorized(context, reactor)) return reactor;
+  LinkFaults faults;
+  faults.delay_ms = request->delay_ms();
+  faults.loss_probability = request->loss_probability();
+  faults.duplicate_probability = request->duplicate_probability();
+  faults.seed = request->seed();
+  const Status set = core_.set_link_faults(request->peer(), faults);
+  reactor->Finish(set.ok() ? grpc::Status::OK
+                           : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, set.error().message));
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* AdminService::ClearFilters(grpc::CallbackServerContext* context, const wire::Empty*,
                                                      wire::Empty*) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
@@ -244,6 +259,9 @@ grpc::ServerUnaryReactor* AdminService::Stats(grpc::CallbackServerContext* conte
   reply->set_dropped_by_filter(s.dropped_by_filter.load());
   reply->set_dropped_queue_full(s.dropped_queue_full.load());
   reply->set_reconnects(s.reconnects.load());
+  reply->set_delayed_by_link_fault(s.delayed_by_link_fault.load());
+  reply->set_lost_by_link_fault(s.lost_by_link_fault.load());
+  reply->set_duplicated_by_link_fault(s.duplicated_by_link_fault.load());
   reactor->Finish(grpc::Status::OK);
   return reactor;
 }

@@ -36,6 +36,9 @@ bool real_fault(const Fault& fault) {
     case FaultKind::kIsolate:
     case FaultKind::kPartition:
     case FaultKind::kPartitionOneWay:
+    case FaultKind::kLinkDelay:
+    case FaultKind::kLinkLoss:
+    case FaultKind::kLinkDuplicate:
       return true;
     case FaultKind::kClusterOutage:
       return fault.outage == fault_injection::OutageMode::kPower;
@@ -48,7 +51,8 @@ std::string unsupported_fault(const Fault& fault, const std::string& where) {
   return where + ": fault \"" + std::string(fault_injection::fault_kind_name(fault.kind)) +
          (fault.kind == FaultKind::kClusterOutage ? "\" with \"mode\": \"network\"" : "\"") +
          " is not applied to real processes yet (real faults: crash, pause, kill_actor, isolate, partition, "
-         "partition_one_way, cluster_outage with \"mode\": \"power\"; fix: run it in sim, or drop the fault)";
+         "partition_one_way, link_delay, link_loss, link_duplicate, cluster_outage with \"mode\": \"power\"; "
+         "fix: run it in sim, or drop the fault)";
 }
 
 Duration scaled(Duration d, double time_scale) {
@@ -260,7 +264,7 @@ class RealRun {
         span.source = step.source;
         span.start_ns = to_ns(scenario_now());
         record_.faults.push_back(span);
-        inject(step.fault, record_.faults.back());
+        inject(id, step.fault, record_.faults.back());
         if (step.fault.kind == FaultKind::kActorKill) break;
         active_[id] = Active{step.fault, record_.faults.size() - 1};
         announce(step.fault.label);
@@ -291,7 +295,7 @@ class RealRun {
     return fault.nodes;
   }
 
-  void inject(const Fault& fault, reports::FaultSpan& span) {
+  void inject(uint64_t id, const Fault& fault, reports::FaultSpan& span) {
     switch (fault.kind) {
       case FaultKind::kCrash:
       case FaultKind::kClusterOutage:
@@ -304,6 +308,11 @@ class RealRun {
       case FaultKind::kPartition:
       case FaultKind::kPartitionOneWay:
         filter(fault, true);
+        break;
+      case FaultKind::kLinkDelay:
+      case FaultKind::kLinkLoss:
+      case FaultKind::kLinkDuplicate:
+        link_fault(id, fault, true);
         break;
       case FaultKind::kActorKill:  // instantaneous: the runtime restarts the actor
         span.end_ns = span.start_ns;
@@ -332,6 +341,11 @@ class RealRun {
       case FaultKind::kPartition:
       case FaultKind::kPartitionOneWay:
         filter(fault, false);
+        break;
+      case FaultKind::kLinkDelay:
+      case FaultKind::kLinkLoss:
+      case FaultKind::kLinkDuplicate:
+        link_fault(id, fault, false);
         break;
       default:
         break;
@@ -421,6 +435,52 @@ class RealRun {
     }
   }
 
+  // Link faults through the sending member's transport (its Admin service): what `from` sends to `to` is
+  // delayed, lost or duplicated. Faults on one pair combine as the sim's injector combines them (delays add,
+  // loss and duplicate probabilities compound), and healing one leaves the others. Times are scaled like every
+  // scenario time. As for filters, only members' links can be hit, and a down or paused member is skipped.
+  void link_fault(uint64_t id, const Fault& fault, bool on) {
+    for (NodeId from : fault.nodes) {
+      for (NodeId to : fault.other) {
+        if (from == to) continue;
+        std::map<uint64_t, Fault>& on_pair = link_faults_[{from, to}];
+        if (on) {
+          on_pair[id] = fault;
+        } else {
+          on_pair.erase(id);
+        }
+        real::LinkFaults combined;
+        double delivered = 1;
+        double single = 1;
+        Duration delay{};
+        for (const auto& [fault_id, each] : on_pair) {
+          if (each.kind == FaultKind::kLinkDelay) delay += each.delay;
+          if (each.kind == FaultKind::kLinkLoss) delivered *= 1 - each.probability;
+          if (each.kind == FaultKind::kLinkDuplicate) single *= 1 - each.probability;
+        }
+        if (on_pair.empty()) link_faults_.erase({from, to});
+        const int64_t delay_ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(scaled(delay, options_.time_scale)).count();
+        combined.delay_ms = static_cast<uint32_t>(std::clamp<int64_t>(delay_ms, 0, real::kMaxLinkDelayMs));
+        combined.loss_probability = std::clamp(1 - delivered, 0.0, 1.0);
+        combined.duplicate_probability = std::clamp(1 - single, 0.0, 1.0);
+        combined.seed = Random(seed_).fork("real-link-faults", id).next_u64();
+        const real::ClusterMember* member = processes_->cluster().find(from);
+        if (member == nullptr || member->role == real::MemberRole::kDriver || down_.contains(from) ||
+            paused_.contains(from) || !processes_->cluster().find(to)) {
+          continue;
+        }
+        real::AdminClient admin(member->endpoint(), processes_->cluster().auth_token, admin_tls());
+        const Status set = admin.set_link_faults(to, combined, std::chrono::seconds(1));
+        if (!set.ok()) {
+          record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), from, "note",
+                                                      "link faults on " + member->name + " failed: " +
+                                                          set.error().message});
+        }
+      }
+    }
+  }
+
   Task<void> kill_actor(std::string name, size_t span) {
     Result<std::vector<runtime::ActorInfo>> actors = co_await driver_->client().list_actors(false, false);
     if (!actors.ok()) {
@@ -455,6 +515,9 @@ class RealRun {
     // What the members' transports saw, asked of each through its Admin service.
     uint64_t dropped_by_filter = 0;
     uint64_t delivered = 0;
+    uint64_t delayed = 0;
+    uint64_t lost = 0;
+    uint64_t duplicated = 0;
     for (const real::ClusterMember& member : processes_->cluster().members) {
       if (member.role == real::MemberRole::kDriver || !processes_->running(member.id)) continue;
       real::AdminClient admin(member.endpoint(), processes_->cluster().auth_token, admin_tls());
@@ -462,9 +525,15 @@ class RealRun {
       if (!stats.ok()) continue;
       dropped_by_filter += stats.value().dropped_by_filter;
       delivered += stats.value().delivered;
+      delayed += stats.value().delayed_by_link_fault;
+      lost += stats.value().lost_by_link_fault;
+      duplicated += stats.value().duplicated_by_link_fault;
     }
     record_.figures["real.messages_delivered"] = static_cast<double>(delivered);
     record_.figures["real.messages_dropped_by_filter"] = static_cast<double>(dropped_by_filter);
+    record_.figures["real.messages_delayed_by_link_fault"] = static_cast<double>(delayed);
+    record_.figures["real.messages_lost_by_link_fault"] = static_cast<double>(lost);
+    record_.figures["real.messages_duplicated_by_link_fault"] = static_cast<double>(duplicated);
     record_.figures["real.time_scale"] = options_.time_scale;
     record_.figures["real.processes"] = static_cast<double>(processes_->cluster().members.size() - 1);
     record_.figures["nodes"] = static_cast<double>(scenario_.index.node_count());
@@ -491,6 +560,7 @@ class RealRun {
   std::set<NodeId> down_;
   std::set<NodeId> paused_;
   std::map<NodeId, size_t> node_span_;
+  std::map<std::pair<NodeId, NodeId>, std::map<uint64_t, Fault>> link_faults_;  // (from, to) -> active faults
   Scope driver_scope_;  // last: its coroutines use everything above
 };
 

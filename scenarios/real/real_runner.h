@@ -17,7 +17,9 @@
 //   pause (SIGSTOP/SIGCONT), kill_actor (the runtime's kill with a restart allowed), cluster_outage with
 //   "mode": "power" (every member of the cluster killed), isolate / partition / partition_one_way (each
 //   member's transport filter, set through its Admin service; client nodes share the driver's transport and
-//   are not cut). Every process started is killed when the run ends.
+//   are not cut), link_delay / link_loss / link_duplicate (the sending member's transport link faults, through
+//   the same Admin service; the delay scaled by time_scale, draws seeded from the run's seed). Every process
+//   started is killed when the run ends.
 #pragma once
 
 #include <functional>

@@ -91,6 +91,45 @@ TEST_CASE("Real run: an AutoML scenario with crash, pause, actor-kill and isolat
   std::filesystem::remove_all(dir, ignored);
 }
 
+TEST_CASE("Real run: link_delay and link_loss events become the sending member's transport link faults") {
+  std::string text = kAutoMLScenario;
+  const size_t events_at = text.find(R"("events": [)");
+  const size_t events_end = text.find("],", events_at) + 2;
+  text.replace(events_at, events_end - events_at, R"("events": [
+    {"at": "2s", "fault": "link_delay", "from": "dc-a/head0", "to": "dc-a/gpu0", "delay": "200ms", "for": "3s"},
+    {"at": "2s", "fault": "link_loss", "from": "dc-a/gpu1", "to": "dc-a/head0", "probability": 0.5, "for": "3s"}
+  ],)");
+  const Scenario scenario = load(text);
+  CHECK(real_world_problems(scenario).empty());
+  const std::string dir = real::testing::make_temp_dir("scenario-link");
+  std::filesystem::create_directories(dir + "/state");
+  RealRunOptions options;
+  options.time_scale = 4;
+  options.work_dir = dir;
+  options.tandem_binary = TANDEM_CLI_PATH;
+  Result<RunResult> result = run_scenario_real(scenario, options);
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const reports::RunRecord& record = result.value().record;
+  REQUIRE(record.faults.size() == 2);
+  CHECK(record.faults[0].kind == "link_delay");
+  CHECK(record.faults[1].kind == "link_loss");
+  for (const reports::FaultSpan& fault : record.faults) {
+    CHECK(fault.start_ns >= 2'000'000'000);
+    REQUIRE(fault.end_ns);
+    CHECK(*fault.end_ns - fault.start_ns >= 2'900'000'000);
+  }
+  // The head's messages to gpu0 were held, and about half of gpu1's to the head lost, at the members' transports.
+  CHECK(record.figures.at("real.messages_delayed_by_link_fault") > 0);
+  CHECK(record.figures.at("real.messages_lost_by_link_fault") > 0);
+  for (const reports::TraceEntry& note : record.notes) {
+    CHECK_THAT(note.detail, !Catch::Contains("link faults on"));  // every member's link faults were set
+  }
+  CHECK(record.requests.totals().lost == 0);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+}
+
 TEST_CASE("Real run: what the real world cannot run yet is refused before anything starts, naming each part") {
   std::string text = kAutoMLScenario;
   const std::string events = R"("events": [)";
