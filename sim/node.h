@@ -113,6 +113,7 @@ class SimNode {
   std::vector<Receiver*> ports;          // indexed by Port; nullptr = unbound
   Port next_port = 1;                    // never reused, even across restarts: old messages cannot hit new actors
   std::vector<QueuedEvent> deferred;     // events that arrived while paused, in arrival order
+  std::vector<int64_t> last_arrival_ns;  // FIFO per pair, by destination, while the world is small (World::send)
 };
 
 }  // namespace tandem::sim

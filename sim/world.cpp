@@ -181,12 +181,31 @@ NodeId World::add_node(std::string name, ClusterId cluster, LinkSpec uplink, Boo
   const NodeId id = network_.add_node(std::move(name), cluster, uplink);
   TANDEM_CHECK(id == nodes_.size(), "the network must number nodes densely from 0");
   nodes_.push_back(std::make_unique<SimNode>(*this, id, options_.log_level, random_.fork("node", id)));
+  if (nodes_.size() == kDenseFifoNodes + 1) {
+    for (auto& sender : nodes_) {
+      for (size_t to = 0; to < sender->last_arrival_ns.size(); ++to) {
+        if (sender->last_arrival_ns[to] != 0) {
+          last_arrival_ns_[(static_cast<uint64_t>(sender->id) << 32) | to] = sender->last_arrival_ns[to];
+        }
+      }
+      sender->last_arrival_ns = {};
+    }
+  }
   SimNode& node = *nodes_.back();
   node.state = NodeState::kUp;
   node.boot = std::move(boot_function);
   trace_.record(now_, id, "node", "added " + network_.node_name(id));
   boot(node);
   return id;
+}
+
+int64_t& World::last_arrival_ns(NodeId from_node, NodeId to_node) {
+  if (nodes_.size() <= kDenseFifoNodes) {
+    std::vector<int64_t>& row = nodes_[from_node]->last_arrival_ns;
+    if (to_node >= row.size()) row.resize(nodes_.size(), 0);
+    return row[to_node];
+  }
+  return last_arrival_ns_[(static_cast<uint64_t>(from_node) << 32) | to_node];
 }
 
 void World::set_boot(NodeId node_id, Boot boot_function) {
@@ -414,7 +433,7 @@ void World::send(NodeId from_node, Message&& message) {
   }
   int64_t arrival_ns = to_ns(now_) + to_ns(verdict.delay);
   if (!verdict.may_reorder) {
-    int64_t& last = last_arrival_ns_[(static_cast<uint64_t>(from_node) << 32) | to_node];
+    int64_t& last = last_arrival_ns(from_node, to_node);
     if (arrival_ns < last) arrival_ns = last;
     last = arrival_ns;
   }

@@ -194,7 +194,12 @@ class World {
   std::vector<uint32_t> free_messages_;
   std::vector<std::function<void()>> actions_;
   std::vector<uint32_t> free_actions_;
-  std::unordered_map<uint64_t, int64_t> last_arrival_ns_;  // FIFO per node pair; looked up, never iterated
+  // FIFO per node pair: the latest arrival time scheduled from one node to another. Up to kDenseFifoNodes nodes a
+  // dense row per sender (SimNode::last_arrival_ns: no hashing on every send), beyond that a hash map (rows of
+  // every pair would not scale); add_node moves the rows into the map when the world outgrows them.
+  static constexpr size_t kDenseFifoNodes = 1024;
+  int64_t& last_arrival_ns(NodeId from_node, NodeId to_node);
+  std::unordered_map<uint64_t, int64_t> last_arrival_ns_;  // looked up, never iterated
   size_t live_wakeups_at_last_shed_ = 0;
   size_t paused_nodes_ = 0;        // step() looks up an event's node only while some node is paused
   NodeId current_node_ = kNoNode;  // whose code runs now; guards against a node crashing itself
