@@ -33,8 +33,10 @@ TEST_CASE("GrpcTransport link faults: a 300 ms delay on a->b holds each message 
   TimedInbox at_a(t.loop);
   t.a->bind(7, &at_a);
   t.b->bind(5, &at_b);
-  t.a->send(a_to_b(0));  // opens the stream, so the delays measured below are the fault's, not the handshake's
-  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 1; }, kTestTimeout));
+  // Open both streams first, so the times measured below are the fault's, not the handshakes'.
+  t.a->send(a_to_b(0));
+  t.b->send(Message{{2, 5}, {1, 7}, 20, 99, "b->a"});
+  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 1 && at_a.arrivals.size() == 1; }, kTestTimeout));
 
   constexpr auto kDelay = std::chrono::milliseconds(300);
   REQUIRE(t.a->set_link_faults(2, LinkFaults{.delay_ms = 300}).ok());
@@ -45,12 +47,12 @@ TEST_CASE("GrpcTransport link faults: a 300 ms delay on a->b holds each message 
   // Cleared at once: later messages are not delayed, yet must not overtake the held ones.
   REQUIRE(t.a->set_link_faults(2, LinkFaults{}).ok());
   for (uint64_t i = 6; i <= 10; ++i) t.a->send(a_to_b(i));
-  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 11 && at_a.arrivals.size() == 1; }, kTestTimeout));
+  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 11 && at_a.arrivals.size() == 2; }, kTestTimeout));
 
   std::vector<uint64_t> order;
   for (const auto& [correlation, when] : at_b.arrivals) order.push_back(correlation);
   CHECK(order == std::vector<uint64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
-  CHECK(at_a.arrivals[0].second < at_b.arrivals[1].second);
+  CHECK(at_a.arrivals[1].second < at_b.arrivals[1].second);
   for (size_t i = 1; i < at_b.arrivals.size(); ++i) {
     const Duration waited = at_b.arrivals[i].second - sent_at;
     INFO("message " << at_b.arrivals[i].first << " arrived after "
