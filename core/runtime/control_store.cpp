@@ -410,7 +410,7 @@ std::vector<SchedulerNode> ControlStore::scheduler_view() const {
   std::vector<SchedulerNode> view;
   view.reserve(nodes_.size());
   for (const auto& [id, node] : nodes_) {
-    view.push_back(SchedulerNode{id, node.info.alive, &node.info.total, &node.info.available, &node.info.labels,
+    view.push_back(SchedulerNode{id, node.info.alive && !node.refused_creation, &node.info.total, &node.info.available, &node.info.labels,
                                  &node.envs, node.actors.size() + node.leases.size()});
   }
   return view;
@@ -858,6 +858,12 @@ Task<void> ControlStore::create_on_node(ActorId id, uint64_t incarnation) {
   const NodeInstance instance = actor.info.node_instance;
   detach_actor(actor);
   if (code == Errc::kTimeout) send_kill(node, instance, id, incarnation, "its creation timed out");
+  if (code == Errc::kUnreachable || code == Errc::kPeerDied) {
+    // Refused before any daemon saw it: not an attempt that failed, and not a node to try again right away.
+    --actor.creation_attempts;
+    auto refused = nodes_.find(node);
+    if (refused != nodes_.end() && refused->second.info.instance == instance) refused->second.refused_creation = true;
+  }
   if (retryable && actor.creation_attempts < options_.max_creation_attempts) {
     actor.queue_key = enqueue_actor(actor);
     persist_actor(actor);
@@ -1084,6 +1090,10 @@ Task<Result<Bytes>> ControlStore::handle_heartbeat(Address from, Bytes bytes) {
   NodeRecord& node = it->second;
   const TimePoint now = env_.clock.now();
   node.last_heartbeat = now;
+  if (node.refused_creation) {
+    node.refused_creation = false;  // it answers again: placements may go there
+    request_schedule();
+  }
   if (request.runtime_envs != node.info.runtime_envs) {
     node.info.runtime_envs = request.runtime_envs;
     node.envs = std::set<std::string, std::less<>>(request.runtime_envs.begin(), request.runtime_envs.end());

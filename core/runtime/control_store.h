@@ -104,6 +104,9 @@ class ControlStore {
     std::set<ActorId> actors;
     uint64_t actor_digest = 0;
     std::set<LeaseId> leases;
+    // A creation there was refused (the node is down, or its daemon gone) before failure detection said so:
+    // nothing is placed there until it heartbeats again, so a restart does not spin its creation attempts on it.
+    bool refused_creation = false;
   };
   struct ActorRecord {
     ActorInfo info;

@@ -225,6 +225,13 @@ Task<Status> RuntimeClient::kill_actor(ActorId id, bool no_restart) {
   const Bytes request = encode(protocol::KillActorRequest{id, no_restart, "killed by client " + std::to_string(id_)});
   Result<Bytes> reply = co_await control(protocol::kKillActor, request);
   if (!reply.ok()) co_return reply.error();
+  // The life this client knew is over: look the actor up again before the next call instead of sending it to
+  // the old location (where a node-death notice would turn a call that never ran into a lost one).
+  if (auto it = submitters_.find(id); it != submitters_.end() && it->second->location) {
+    ActorSubmitter& s = *it->second;
+    s.stale = true;
+    s.failed_incarnation = std::max(s.failed_incarnation, s.location->incarnation);
+  }
   co_return Status{};
 }
 

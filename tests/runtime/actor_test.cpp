@@ -234,6 +234,32 @@ TEST_CASE("Actor: a node crash restarts the actor elsewhere, which restores its 
   CHECK(t.metrics.counter_sum("runtime_actor_restarts_total") == 1);
 }
 
+// A restart placed on a node that is down but not yet declared dead is refused at once (kUnreachable). Those
+// refusals must not use up the creation attempts (100 of them in a few milliseconds made the actor DEAD): the node
+// is avoided until it heartbeats again, and the actor waits, then comes back.
+TEST_CASE("Actor: a restart refused by a node not yet declared dead waits for a node instead of dying") {
+  RuntimeFixtureOptions fixture;
+  fixture.workers = 2;
+  fixture.worker_labels = [](size_t i) { return NodeLabels{{"pin", i == 0 ? "here" : "elsewhere"}}; };
+  RuntimeFixture t(fixture);
+  ActorOptions options;
+  options.labels = LabelSelector{{"pin", "here"}};
+  options.max_restarts = -1;
+  ActorHandle h = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", options, int64_t{0}); }));
+  t.ok(t.await([&](RuntimeClient& c) { return c.wait_actor_alive(h.id(), std::chrono::seconds(5)); }));
+  REQUIRE(t.actor(h.id())->node == t.worker(0));
+  t.crash(t.worker(0));
+  t.ok(t.await([&](RuntimeClient& c) { return c.kill_actor(h.id(), /*no_restart=*/false); }));
+  t.run_for(std::chrono::seconds(2));  // far past failure detection (5 x 100 ms)
+  CHECK(t.actor(h.id())->state != ActorState::kDead);
+  CHECK(t.actor(h.id())->death_cause.empty());
+  t.restart(t.worker(0));
+  REQUIRE(t.run_until([&] { return t.actor(h.id())->state == ActorState::kAlive; }, std::chrono::seconds(10)));
+  CHECK(t.actor(h.id())->node == t.worker(0));
+  // The killing client forgot the old location, so the call goes to the new life, not the dead node.
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call<int64_t>("get"); })) == 0);
+}
+
 TEST_CASE("Actor: with max_restarts exhausted the next node loss makes it DEAD and calls fail with kPeerDied") {
   RuntimeFixture t;
   ActorOptions options = on_worker();
