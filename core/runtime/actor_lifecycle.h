@@ -24,8 +24,10 @@
 //     do callers see the actor's address, so a call never reaches a half-built actor.
 // (2) PENDING → DEAD: killed before it ran; its class is unknown, its constructor arguments undecodable or its
 //     start() failed (a creation failure never restarts); its owner died (not detached); its placement group
-//     was removed; or creation failed kMaxCreationAttempts times. A node that dies while a creation is in
-//     flight does NOT kill a PENDING actor: it goes back to the queue (same state, new incarnation).
+//     was removed; or creation failed max_creation_attempts times. A node that dies while a creation is in
+//     flight does NOT kill a PENDING actor: it goes back to the queue (same state, new incarnation). A creation
+//     refused before any daemon saw it (node down, daemon gone) is not counted, and that node gets no placement
+//     until it heartbeats again, so a node not yet declared dead cannot use the attempts up.
 // (3) ALIVE → RESTARTING: its node was declared dead (missed heartbeats, or the node re-registered as a new
 //     instance), the daemon reported the actor's process gone, or it was killed with no_restart = false — and
 //     restarts_used < max_restarts (max_restarts = -1: unlimited). restarts_used += 1 here and nowhere else,
