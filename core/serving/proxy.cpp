@@ -256,7 +256,14 @@ Task<Result<ServeReply>> ServingProxy::route(ServeRequest request, TimePoint dea
     if (last->code == Errc::kInternal) note_version(version, true, done - now);
     if (!retryable(last->code)) break;
   }
-  if (last) co_return std::move(*last);
+  if (last) {
+    // A backend's death is not the proxy's: the client reads kPeerDied / kUnreachable as "this proxy is gone, the
+    // request did no work", which a backend that died mid-request cannot promise.
+    if (last->code == Errc::kPeerDied || last->code == Errc::kUnreachable) {
+      co_return Error{Errc::kUnavailable, "no backend of " + service_ + " could serve it (last: " + last->message + ")"};
+    }
+    co_return std::move(*last);
+  }
   co_return Error{Errc::kUnavailable, "proxy " + std::to_string(context_.id()) + " of " + service_ + " in " + cluster_ +
                                           " has no healthy backend"};
 }

@@ -12,7 +12,8 @@
 // - Retries: a request that failed on a backend with a retryable error (kPeerDied, kUnavailable,
 //   kResourceExhausted, kUnreachable) is sent to another backend while policy.max_attempts, the request's
 //   budget and the retry budget (core/serving/retry_budget.h) allow. Modelled errors (kInternal) and
-//   timeouts are not retried: the client owns that decision.
+//   timeouts are not retried: the client owns that decision. When no attempt is left, a backend's kPeerDied or
+//   kUnreachable reaches the client as kUnavailable: those two codes mean "this proxy is gone" to a client.
 // - Recording: a bounded ring of recent requests with the answers the serving version gave — the recorded
 //   traffic that upgrade validation replays (core/serving/validation.h).
 // - Control calls (update_routes, status with epoch > 0) are fenced by AppMaster epoch. Route tables from
