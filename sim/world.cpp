@@ -224,6 +224,10 @@ void World::boot(SimNode& node) {
 
 bool World::step() {
   settle_wheel();
+  return step_settled();
+}
+
+bool World::step_settled() {
   if (queue_.empty() || stats_.events >= options_.max_events) return false;
   const QueuedEvent event = queue_.pop();
   TANDEM_CHECK(event.time_ns >= to_ns(now_), "the event queue went back in time");
@@ -242,7 +246,7 @@ bool World::step() {
 
 void World::run_until(TimePoint until) {
   int64_t next_ns = 0;
-  while (peek_next_time(next_ns) && next_ns <= to_ns(until) && step()) {
+  while (peek_next_time(next_ns) && next_ns <= to_ns(until) && step_settled()) {
   }
   if (until > now_) now_ = until;
 }
@@ -376,8 +380,8 @@ void World::schedule_wakeup(NodeId node, TimePoint when, Wakeup wakeup) {
   }
   const int64_t time_ns = std::max(to_ns(when), to_ns(now_));
   // (A bucket behind the cursor was drained already: run_until() looked past `until` to the next event.)
-  if (time_ns - to_ns(now_) >= kWheelHorizonNs && (time_ns >> kWheelBucketShift) >= wheel_cursor_) {
-    const int64_t bucket = time_ns >> kWheelBucketShift;
+  const int64_t bucket = time_ns >> kWheelBucketShift;
+  if (time_ns - to_ns(now_) >= kWheelHorizonNs && bucket >= wheel_cursor_) {
     wheel_[static_cast<size_t>(bucket) & (kWheelBuckets - 1)].push_back(WheelEntry{time_ns, queue_.take_sequence(), slot});
     ++wheel_size_;
     return;

@@ -163,7 +163,8 @@ class World {
   static constexpr int64_t kWheelHorizonNs = int64_t{16} << kWheelBucketShift;
   void settle_wheel();       // drains every bucket that starts at or before the queue's head
   void drain_wheel_bucket();  // moves the cursor's bucket into the queue and advances the cursor
-  bool peek_next_time(int64_t& time_ns);
+  bool peek_next_time(int64_t& time_ns);  // settles the wheel, then the queue's head time
+  bool step_settled();                    // step() once the wheel is settled (run_until settles when it peeks)
 
   void schedule_wakeup(NodeId node, TimePoint when, Wakeup wakeup);
   void send(NodeId from_node, Message&& message);
