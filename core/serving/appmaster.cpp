@@ -339,12 +339,25 @@ Task<void> AppMaster::health_loop() {
   }
 }
 
+BackendRecord* AppMaster::backend_record(ActorId id) {
+  if (id == 0) return nullptr;
+  auto valid = [&](auto it) { return it != backend_index_.end() && it->second < meta_.backends.size() &&
+                                     meta_.backends[it->second].id == id; };
+  if (auto it = backend_index_.find(id); valid(it)) return &meta_.backends[it->second];
+  BackendRecord* record = meta_.backend(id);
+  if (record != nullptr) {
+    backend_index_.clear();
+    for (size_t i = 0; i < meta_.backends.size(); ++i) backend_index_.emplace(meta_.backends[i].id, i);
+  }
+  return record;
+}
+
 Task<void> AppMaster::check_backend(ActorId id) {
   CallOptions options;
   options.timeout = options_.health_timeout;
   Result<BackendStatus> status =
       co_await context_.client().handle(id).call_with<BackendStatus>(options, "status", lease_.epoch());
-  BackendRecord* record = meta_.backend(id);
+  BackendRecord* record = backend_record(id);
   if (record == nullptr) co_return;
   if (status.ok()) {
     health_failures_[id] = 0;
@@ -1102,7 +1115,7 @@ Task<bool> AppMaster::upgrade_step() {
 Task<Status> AppMaster::detach_batch() {
   UpgradeRecord& up = meta_.upgrade;
   for (ActorId id : up.batch) {
-    if (BackendRecord* record = meta_.backend(id)) record->attached = false;
+    if (BackendRecord* record = backend_record(id)) record->attached = false;
   }
   changed();
   co_await persist_or_retry();
@@ -1139,7 +1152,7 @@ Task<Status> AppMaster::reload_batch() {
   std::vector<Result<BackendStatus>> results = co_await when_all(std::move(reloads));
   std::vector<std::string> replacements;
   for (size_t i = 0; i < batch.size(); ++i) {
-    BackendRecord* record = meta_.backend(batch[i]);
+    BackendRecord* record = backend_record(batch[i]);
     if (record == nullptr) continue;
     if (results[i].ok() && results[i].value().version == spec.name) {
       record->version = spec.name;
@@ -1179,7 +1192,7 @@ Task<Status> AppMaster::reload_batch() {
 Task<void> AppMaster::attach_batch() {
   UpgradeRecord& up = meta_.upgrade;
   for (ActorId id : up.batch) {
-    if (BackendRecord* record = meta_.backend(id)) record->attached = true;
+    if (BackendRecord* record = backend_record(id)) record->attached = true;
   }
   changed();
   co_await persist_or_retry();

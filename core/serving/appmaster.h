@@ -41,6 +41,7 @@
 
 #include <cstdint>
 #include <map>
+#include <unordered_map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -184,6 +185,7 @@ class AppMaster final : public runtime::Actor {
   Task<void> retire_proxy(std::string name);
   Task<void> kill(ActorId id);
   Task<void> check_backend(ActorId id);
+  BackendRecord* backend_record(ActorId id);
   Task<void> check_proxy(ActorId id);
   void backend_dead(ActorId id, const std::string& why);
   void proxy_dead(ActorId id, const std::string& why);
@@ -234,6 +236,9 @@ class AppMaster final : public runtime::Actor {
   std::map<ActorId, uint64_t> route_acked_;   // proxy -> generation it acknowledged
   std::map<ActorId, uint32_t> health_failures_;
   std::map<ActorId, BackendStatus> backend_status_;
+  // meta_.backend(id) without its scan (a health check per backend per period): positions in meta_.backends,
+  // checked on every use and rebuilt on a miss, so edits of meta_ need not keep it up to date.
+  std::unordered_map<ActorId, size_t> backend_index_;
   std::map<ActorId, ProxyStatus> proxy_status_;
   std::set<std::string> busy_;    // members with a creation or retirement coroutine running
   std::vector<std::pair<std::string, ActorId>> stale_;  // job restart: the previous job's members

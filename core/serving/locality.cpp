@@ -40,12 +40,12 @@ std::vector<double> cluster_shares(const std::vector<ClusterView>& clusters, con
   }
   double local_share = 0;
   if (local_index < n) local_share = availability(clusters[local_index], overprovisioning);
+  // shares[] holds each remote cluster's pull (weight x availability x preference) until it is normalised.
   double remote_total = 0;
-  std::vector<double> remote(n, 0.0);
   for (size_t i = 0; i < n; ++i) {
     if (i == local_index) continue;
-    remote[i] = clusters[i].weight * availability(clusters[i], overprovisioning) * preference(clusters[i]);
-    remote_total += remote[i];
+    shares[i] = clusters[i].weight * availability(clusters[i], overprovisioning) * preference(clusters[i]);
+    remote_total += shares[i];
   }
   if (remote_total == 0) {
     // Nowhere to spill: the local cluster keeps everything it can take.
@@ -55,7 +55,7 @@ std::vector<double> cluster_shares(const std::vector<ClusterView>& clusters, con
   if (local_index < n) shares[local_index] = local_share;
   const double spill = 1.0 - local_share;
   for (size_t i = 0; i < n; ++i) {
-    if (i != local_index) shares[i] = spill * remote[i] / remote_total;
+    if (i != local_index) shares[i] = spill * shares[i] / remote_total;
   }
   return shares;
 }

@@ -75,11 +75,10 @@ void ServingClient::adopt(Resolution resolution) {
   resolution_ = std::move(resolution);
 }
 
-std::vector<ClusterView> ServingClient::cluster_views(TimePoint now) const {
-  std::vector<ClusterView> views;
-  views.reserve(resolution_.clusters.size());
+void ServingClient::cluster_views(TimePoint now, std::vector<ClusterView>& views) const {
+  views.clear();
   for (const ClusterEntry& entry : resolution_.clusters) {
-    ClusterView view;
+    ClusterView& view = views.emplace_back();
     view.cluster = entry.cluster;
     view.weight = entry.weight;
     view.total = static_cast<uint32_t>(entry.proxies.size());
@@ -90,51 +89,55 @@ std::vector<ClusterView> ServingClient::cluster_views(TimePoint now) const {
     if (auto stats = cluster_stats_.find(entry.cluster); stats != cluster_stats_.end()) {
       view.latency_ms = stats->second.latency_ms;
     }
-    views.push_back(std::move(view));
   }
-  return views;
 }
 
 std::vector<double> ServingClient::current_shares(TimePoint now) const {
-  return cluster_shares(cluster_views(now), options_.local_cluster, options_.overprovisioning);
+  std::vector<ClusterView> views;
+  cluster_views(now, views);
+  return cluster_shares(views, options_.local_cluster, options_.overprovisioning);
 }
 
 std::optional<Endpoint> ServingClient::choose(const std::vector<Endpoint>& tried, const std::string& avoid_cluster,
                                               TimePoint now) {
-  const std::vector<ClusterView> views = cluster_views(now);
+  cluster_views(now, views_);
+  const std::vector<ClusterView>& views = views_;
   std::vector<double> shares = cluster_shares(views, options_.local_cluster, options_.overprovisioning);
   auto was_tried = [&](const Endpoint& endpoint) {
     return std::find(tried.begin(), tried.end(), endpoint) != tried.end();
   };
   // Candidates per cluster: untried and not ejected; else untried (a last resort beats refusing).
-  std::vector<std::vector<Endpoint>> candidates(views.size());
+  pool_.clear();
+  pool_start_.assign(1, 0);
+  auto has_candidates = [&](size_t i) { return pool_start_[i + 1] > pool_start_[i]; };
   for (size_t i = 0; i < views.size(); ++i) {
     const ClusterEntry& entry = resolution_.clusters[i];
     for (const Endpoint& endpoint : entry.proxies) {
       if (was_tried(endpoint)) continue;
       auto it = proxies_.find(endpoint);
       if (it != proxies_.end() && outlier_.ejected(it->second.outlier, now)) continue;
-      candidates[i].push_back(endpoint);
+      pool_.push_back(endpoint);
     }
-    if (candidates[i].empty()) {
+    if (pool_.size() == pool_start_[i]) {
       for (const Endpoint& endpoint : entry.proxies) {
-        if (!was_tried(endpoint)) candidates[i].push_back(endpoint);
+        if (!was_tried(endpoint)) pool_.push_back(endpoint);
       }
-      if (!candidates[i].empty() && shares[i] == 0 && views[i].weight > 0) shares[i] = 1e-6;
+      if (pool_.size() > pool_start_[i] && shares[i] == 0 && views[i].weight > 0) shares[i] = 1e-6;
     }
-    if (candidates[i].empty()) shares[i] = 0;
+    pool_start_.push_back(pool_.size());
+    if (!has_candidates(i)) shares[i] = 0;
   }
   // After a timeout, prefer any other cluster that can take the retry.
   if (!avoid_cluster.empty()) {
     bool other = false;
     for (size_t i = 0; i < views.size(); ++i) {
-      if (views[i].cluster != avoid_cluster && !candidates[i].empty() && views[i].weight > 0) other = true;
+      if (views[i].cluster != avoid_cluster && has_candidates(i) && views[i].weight > 0) other = true;
     }
     if (other) {
       for (size_t i = 0; i < views.size(); ++i) {
         if (views[i].cluster == avoid_cluster) {
           shares[i] = 0;
-        } else if (shares[i] == 0 && !candidates[i].empty() && views[i].weight > 0) {
+        } else if (shares[i] == 0 && has_candidates(i) && views[i].weight > 0) {
           shares[i] = 1e-6;
         }
       }
@@ -152,10 +155,11 @@ std::optional<Endpoint> ServingClient::choose(const std::vector<Endpoint>& tried
     draw -= shares[i];
   }
   if (chosen == views.size()) return std::nullopt;
-  const std::vector<Endpoint>& pool = candidates[chosen];
-  if (pool.size() == 1) return pool[0];
-  const size_t a = random_.below(pool.size());
-  size_t b = random_.below(pool.size() - 1);
+  const Endpoint* pool = pool_.data() + pool_start_[chosen];
+  const size_t size = pool_start_[chosen + 1] - pool_start_[chosen];
+  if (size == 1) return pool[0];
+  const size_t a = random_.below(size);
+  size_t b = random_.below(size - 1);
   if (b >= a) ++b;
   auto cost = [&](const Endpoint& endpoint) {
     auto it = proxies_.find(endpoint);
@@ -221,7 +225,7 @@ Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration d
 
   std::vector<Endpoint> tried;
   std::string avoid_cluster;
-  Error last{Errc::kUnavailable, "no proxy of " + options_.service + " is known (discovery has not listed any)"};
+  std::optional<Error> last;  // built only when an attempt fails: the common request succeeds at once
   uint32_t counted = 0;       // attempts that count against max_attempts
   uint32_t refusals = 0;      // attempts refused (no work done anywhere)
   bool after_refusal = false; // the previous attempt was refused: this one is not a budgeted retry
@@ -268,10 +272,10 @@ Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration d
       co_return out;
     }
     last = reply.error();
-    on_result(*proxy, last.code, done - now, done);
-    if (!gateway_failure(last.code)) break;
-    if (last.code == Errc::kTimeout) avoid_cluster = cluster;
-    after_refusal = refused(last.code) && refusals < options_.max_refused_attempts;
+    on_result(*proxy, last->code, done - now, done);
+    if (!gateway_failure(last->code)) break;
+    if (last->code == Errc::kTimeout) avoid_cluster = cluster;
+    after_refusal = refused(last->code) && refusals < options_.max_refused_attempts;
     if (after_refusal) {
       ++refusals;
       ++refusals_;
@@ -279,9 +283,12 @@ Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration d
       ++counted;
     }
   }
+  if (!last) {
+    last = Error{Errc::kUnavailable, "no proxy of " + options_.service + " is known (discovery has not listed any)"};
+  }
   out.end = env_.clock.now();
-  out.code = last.code;
-  out.error = last.message;
+  out.code = last->code;
+  out.error = std::move(last->message);
   co_return out;
 }
 

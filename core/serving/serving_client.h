@@ -29,6 +29,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/async/rpc.h"
@@ -105,11 +106,14 @@ class ServingClient {
   struct ClusterStats {
     double latency_ms = 0;
   };
+  struct EndpointHash {
+    size_t operator()(const Endpoint& e) const { return (uint64_t{e.node} << 32) ^ e.port; }
+  };
 
   Task<void> pull_loop();
   Task<bool> pull_once();
   void adopt(Resolution resolution);
-  std::vector<ClusterView> cluster_views(TimePoint now) const;
+  void cluster_views(TimePoint now, std::vector<ClusterView>& views) const;
   // A proxy to try, avoiding `tried` and (when possible) `avoid_cluster`; nullopt when none.
   std::optional<Endpoint> choose(const std::vector<Endpoint>& tried, const std::string& avoid_cluster, TimePoint now);
   void on_result(const Endpoint& proxy, Errc code, Duration latency, TimePoint now);
@@ -118,7 +122,8 @@ class ServingClient {
   ServingClientOptions options_;
   Random random_;
   Resolution resolution_;
-  std::map<Endpoint, ProxyState> proxies_;
+  // Hashed: every walk over it counts or filters, so its order never reaches behaviour.
+  std::unordered_map<Endpoint, ProxyState, EndpointHash> proxies_;
   std::map<std::string, ClusterStats> cluster_stats_;
   RetryBudget retry_budget_;
   OutlierDetector outlier_;
@@ -128,6 +133,11 @@ class ServingClient {
   uint64_t ejections_ = 0;
   uint64_t refusals_ = 0;
   size_t inflight_ = 0;
+  // choose()'s scratch, kept to spare a request its allocations: the candidates of cluster i are
+  // pool_[pool_start_[i] .. pool_start_[i + 1]).
+  std::vector<ClusterView> views_;
+  std::vector<Endpoint> pool_;
+  std::vector<size_t> pool_start_;
   bool started_ = false;
   RpcEndpoint endpoint_;
   Scope scope_;  // last: the pull loop uses everything above

@@ -232,7 +232,9 @@ class ServingInstance final : public ServiceInstance {
     record.figures[prefix + "clients"] = static_cast<double>(config_.clients.size());
     record.figures[prefix + "operations_ok"] = static_cast<double>(operations_ok_);
     record.figures[prefix + "operations_failed"] = static_cast<double>(operations_failed_);
-    for (const auto& [key, count] : answered_by_) record.figures[prefix + "answered." + key] = static_cast<double>(count);
+    for (const auto& [key, count] : answered_by_) {
+      record.figures[prefix + "answered." + key.first + "." + key.second] = static_cast<double>(count);
+    }
     uint32_t desired = 0;
     for (const auto& [cluster, status] : last_status_) desired += static_cast<uint32_t>(status.desired);
     record.figures[prefix + "desired_replicas_at_end"] = desired;
@@ -249,7 +251,7 @@ class ServingInstance final : public ServiceInstance {
   Task<void> one_request(sv::ServingClient& client, reports::RequestLog::RequestId id, std::string payload) {
     sv::RequestOutcome outcome = co_await client.request(std::move(payload));
     requests_.end(id, outcome.code, world_.now(), std::max<uint32_t>(1, outcome.attempts));
-    if (outcome.ok()) ++answered_by_[outcome.cluster + "." + outcome.version];
+    if (outcome.ok()) ++answered_by_[{std::move(outcome.cluster), std::move(outcome.version)}];
   }
 
   void add_runtime(ServiceContext& context, NodeId node, NodeId head, bool is_head, const std::string& cluster) {
@@ -472,7 +474,7 @@ class ServingInstance final : public ServiceInstance {
   bool ever_converged_ = false;
   bool diverged_ = false;
   std::map<std::string, sv::AppMasterStatus> last_status_;
-  std::map<std::string, uint64_t> answered_by_;  // "c1.v2" -> successful requests
+  std::map<std::pair<std::string, std::string>, uint64_t> answered_by_;  // (cluster, version) -> successes
   std::map<std::string, std::optional<size_t>> acting_open_;
   std::map<std::string, int64_t> last_seen_acting_;
 };
