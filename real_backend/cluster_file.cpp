@@ -91,8 +91,10 @@ void parse_member(const Json& json, const std::string& pointer, bool allow_remot
       member.role = MemberRole::kNode;
     } else if (*role == "driver") {
       member.role = MemberRole::kDriver;
+    } else if (*role == "peer") {
+      member.role = MemberRole::kPeer;
     } else {
-      problems.add(pointer + "/role", "\"" + *role + "\" is not a role (fix: one of head, node, driver)");
+      problems.add(pointer + "/role", "\"" + *role + "\" is not a role (fix: one of head, node, driver, peer)");
     }
   }
   if (auto endpoint = get_string(json, "endpoint", pointer, problems, true)) {
@@ -166,6 +168,7 @@ const char* to_string(MemberRole role) {
     case MemberRole::kHead: return "head";
     case MemberRole::kNode: return "node";
     case MemberRole::kDriver: return "driver";
+    case MemberRole::kPeer: return "peer";
   }
   return "?";
 }

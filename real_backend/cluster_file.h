@@ -17,7 +17,9 @@
 // with how to fix it (unknown keys, wrong types, duplicate ids, names or endpoints, exactly one head, a
 // non-loopback endpoint without "allow_remote": true). Member ids are the NodeIds of the runtime; every member
 // knows every other's endpoint from this file (there is no other discovery of peers), so a driver that talks to
-// the cluster is listed too. The file is immutable once the cluster runs: a restarted process reads it again and
+// the cluster is listed too, and so is every process of another cluster it exchanges messages with, as a "peer"
+// (a head or node of that cluster's own file: several clusters on one machine, e.g. a scenario's serving
+// clusters and its discovery node, each with its own head and file, every file listing all of them). The file is immutable once the cluster runs: a restarted process reads it again and
 // comes back on the same endpoint.
 #pragma once
 
@@ -35,7 +37,8 @@
 
 namespace tandem::real {
 
-enum class MemberRole : uint8_t { kHead, kNode, kDriver };
+// kPeer: a process of another cluster (its endpoint only; nothing of this cluster runs there).
+enum class MemberRole : uint8_t { kHead, kNode, kDriver, kPeer };
 const char* to_string(MemberRole role);
 
 struct ClusterMember {

@@ -118,7 +118,8 @@ Status LocalCluster::start_all(Duration timeout) {
 
 Status LocalCluster::start(NodeId member_id, Duration timeout) {
   const ClusterMember* member = cluster_.find(member_id);
-  TANDEM_CHECK(member != nullptr && member->role != MemberRole::kDriver, "start() of a head or node member");
+  TANDEM_CHECK(member != nullptr && (member->role == MemberRole::kHead || member->role == MemberRole::kNode),
+               "start() of a head or node member");
   TANDEM_CHECK(!running(member_id), "start() of a running member");
   const std::string log = log_path(member_id);
   // A fresh log per start, so the ready line found is this start's.

@@ -44,6 +44,10 @@ MemberProcess::~MemberProcess() {
 
 Status MemberProcess::start() {
   TANDEM_CHECK(loop_ == nullptr, "MemberProcess started twice");
+  if (member_->role == MemberRole::kPeer) {
+    return make_error(Errc::kInvalidArgument, member_->name + " is a peer in this cluster file: it runs from its own "
+                                              "cluster's file (fix: start it with that file)");
+  }
   loop_ = std::make_unique<EventLoop>();
   log_ = std::make_unique<StderrLog>(options_.log_level, member_->name, loop_->clock());
 

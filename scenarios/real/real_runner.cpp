@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -12,7 +13,10 @@
 #include "real_backend/member_process.h"
 #include "real_backend/net/admin_client.h"
 #include "real_backend/net/event_loop.h"
+#include "real_backend/real_catalog.h"
+#include "scenarios/real/real_service.h"
 #include "scenarios/services/automl.h"
+#include "scenarios/services/serving.h"
 #include "scenarios/workload.h"
 #include "sim/world.h"
 
@@ -23,10 +27,14 @@ namespace automl = apps::automl;
 using fault_injection::Fault;
 using fault_injection::FaultKind;
 using fault_injection::ScheduledStep;
+using real_world::GroupPlan;
+using real_world::kMinPeriod;
+using real_world::RealHost;
+using real_world::RealService;
 
 constexpr NodeId kDriverId = 999'999;  // the highest id a cluster file accepts: never a topology node
-constexpr Duration kMinHeartbeat = std::chrono::milliseconds(20);
 constexpr int kProgressSlices = 100;
+constexpr Duration kFormTimeout = std::chrono::seconds(30);  // every group's nodes registered with its head
 
 bool real_fault(const Fault& fault) {
   switch (fault.kind) {
@@ -59,12 +67,134 @@ Duration scaled(Duration d, double time_scale) {
   return Duration(static_cast<int64_t>(std::llround(static_cast<double>(d.count()) / time_scale)));
 }
 
-// One real run: the processes, the driver, the service and the schedule, all owned here.
-class RealRun {
+// --- The automl kind on the real world: one runtime cluster (the service's head and workers). --------------
+class RealAutoML final : public RealService {
  public:
-  RealRun(const Scenario& scenario, const RealRunOptions& options, const AutoMLServiceConfig& config, uint64_t seed)
-      : scenario_(scenario), options_(options), config_(config), seed_(seed),
-        record_(new_run_record(scenario, seed)) {}
+  RealAutoML(const Scenario& scenario, const AutoMLServiceConfig& config, double time_scale, Random random)
+      : scenario_(scenario), config_(config), time_scale_(time_scale), random_(std::move(random)) {}
+
+  std::vector<GroupPlan> groups() const override {
+    GroupPlan group;
+    group.name = config_.name;
+    group.head = config_.head;
+    group.nodes = config_.workers;
+    std::vector<NodeId> members{config_.head};
+    members.insert(members.end(), config_.workers.begin(), config_.workers.end());
+    for (NodeId node : members) {
+      group.resources[node] = config_.resources.at(node);
+      group.labels[node] = {{"cluster", scenario_.index.cluster_name(scenario_.index.cluster_of(node))},
+                            {"node", scenario_.index.node_name(node)}};
+    }
+    return {group};
+  }
+
+  Status deploy(RealHost& host) override {
+    host_ = &host;
+    // The service, with every time of its configuration compressed like the scenario's.
+    automl::AutoMLConfig app = config_.app;
+    app.worker_timeout = scaled(app.worker_timeout, time_scale_);
+    app.supervise_period = std::max(kMinPeriod, scaled(app.supervise_period, time_scale_));
+    app.candidate_retry_delay = scaled(app.candidate_retry_delay, time_scale_);
+    app.checkpoint_retry = scaled(app.checkpoint_retry, time_scale_);
+    Result<runtime::ActorHandle> proxy =
+        host.driver().await(automl::deploy(host.runtime(0), app), std::chrono::seconds(30));
+    if (!proxy.ok()) {
+      return make_error(Errc::kUnavailable, "deploying the AutoML service failed: " + proxy.error().to_string());
+    }
+    job_timeout_real_ = scaled(config_.job_timeout, time_scale_);
+    automl_ = std::make_unique<automl::AutoMLClient>(host.runtime(0), app.proxy_name,
+                                                     std::min<Duration>(job_timeout_real_, std::chrono::seconds(30)));
+    return {};
+  }
+
+  void issue(NodeId client) override {
+    automl::JobSpec spec = draw_automl_job(config_, ++jobs_, random_);
+    spec.cost.median_ms /= time_scale_;
+    const auto id = host_->record().requests.begin(0, client, TimePoint(host_->scenario_now()), config_.job_timeout);
+    host_->scope().spawn(run_job(id, std::move(spec)));
+  }
+
+  void operate(const ServiceOperation&) override {
+    TANDEM_CHECK(false, "real_world_problems() refuses operations on an automl service");
+  }
+
+  void kill_actor(const std::string& target, size_t span) override { host_->scope().spawn(kill(target, span)); }
+
+  bool all_ended() const override { return jobs_ == jobs_ended_; }
+
+  void finish(reports::RunRecord& record) override {
+    const std::string prefix = "automl." + config_.name + ".";
+    record.figures[prefix + "jobs_submitted"] = static_cast<double>(jobs_);
+    record.figures[prefix + "jobs_best_found"] = static_cast<double>(outcomes_[Errc::kOk]);
+    record.figures[prefix + "jobs_wrong_best"] = static_cast<double>(outcomes_[Errc::kInternal]);
+    record.figures[prefix + "jobs_failed"] = static_cast<double>(outcomes_[Errc::kFailedPrecondition]);
+  }
+
+  void stop() override { automl_.reset(); }
+
+  Duration heartbeat_period() const override { return config_.heartbeat_period; }
+  uint32_t heartbeat_miss_limit() const override { return static_cast<uint32_t>(config_.heartbeat_miss_limit); }
+
+ private:
+  Task<void> run_job(reports::RequestLog::RequestId id, automl::JobSpec spec) {
+    real::EventLoop& loop = host_->driver().loop();
+    const TimePoint deadline = loop.now() + job_timeout_real_;
+    Errc code = Errc::kOk;
+    Result<std::string> job = co_await automl_->submit(spec);
+    if (!job.ok()) {
+      code = job.code();
+    } else {
+      const Duration left = std::max<Duration>(deadline - loop.now(), Duration::zero());
+      const Duration poll = std::max(kMinPeriod, scaled(std::chrono::milliseconds(250), time_scale_));
+      Result<automl::JobStatus> status = co_await automl_->wait(job.value(), left, poll);
+      if (!status.ok()) {
+        code = status.code();
+      } else if (status.value().state != automl::JobState::kSucceeded) {
+        code = Errc::kFailedPrecondition;
+      } else {
+        code = status.value().best && *status.value().best == automl::true_best(spec) ? Errc::kOk : Errc::kInternal;
+      }
+    }
+    host_->record().requests.end(id, code, TimePoint(host_->scenario_now()), 1);
+    ++outcomes_[code];
+    ++jobs_ended_;
+  }
+
+  Task<void> kill(std::string name, size_t span) {
+    Result<std::vector<runtime::ActorInfo>> actors = co_await host_->runtime(0).list_actors(false, false);
+    if (!actors.ok()) {
+      host_->record().faults[span].skipped = true;
+      host_->record().faults[span].skip_reason = "listing actors failed: " + actors.error().to_string();
+      co_return;
+    }
+    for (const runtime::ActorInfo& info : actors.value()) {
+      if (info.name == name && info.state != runtime::ActorState::kDead) {
+        (void)co_await host_->runtime(0).kill_actor(info.id, /*no_restart=*/false);
+        co_return;
+      }
+    }
+    host_->record().faults[span].skipped = true;
+    host_->record().faults[span].skip_reason = "no live actor named \"" + name + "\"";
+  }
+
+  const Scenario& scenario_;
+  const AutoMLServiceConfig& config_;
+  double time_scale_;
+  Random random_;
+  RealHost* host_ = nullptr;
+  std::unique_ptr<automl::AutoMLClient> automl_;
+  Duration job_timeout_real_{};
+  uint64_t jobs_ = 0;
+  uint64_t jobs_ended_ = 0;
+  std::map<Errc, uint64_t> outcomes_;
+};
+
+// --- The run ------------------------------------------------------------------------------------------------
+// One real run: the processes, the driver, the service and the schedule, all owned here.
+class RealRun final : public RealHost {
+ public:
+  RealRun(const Scenario& scenario, const RealRunOptions& options, uint64_t seed)
+      : scenario_(scenario), options_(options), seed_(seed), record_(new_run_record(scenario, seed)) {}
 
   Result<RunResult> run() {
     // Plan the faults exactly as a sim run of this seed would, on a throwaway world with the topology.
@@ -73,12 +203,38 @@ class RealRun {
     add_nodes(scenario_, plan_world, {});
     const Random root(seed_);
     const fault_injection::Schedule schedule = fault_schedule(scenario_, plan_world.network(), root, record_);
-    service_random_ = std::make_unique<Random>(root.fork("service", 0));
+    const ServiceSpec& spec = *scenario_.services.front();
+    if (std::optional<NodeId> keeper = real_world::real_serving_keeper(spec)) {
+      // The nemesis' draws are known only now: none may hit the node the driver plays.
+      for (const ScheduledStep& step : schedule.steps()) {
+        if (step.kind == ScheduledStep::Kind::kFault && real_world::fault_hits(step.fault, scenario_, *keeper)) {
+          return make_error(Errc::kInvalidArgument,
+                            scenario_.name + " cannot run on the real world:\n  " +
+                                real_world::keeper_fault_problem(step.source, step.fault, scenario_, *keeper));
+        }
+      }
+      service_ = real_world::make_real_serving(spec, options_.time_scale);
+    } else {
+      const AutoMLServiceConfig* automl = automl_config(spec);
+      TANDEM_CHECK(automl != nullptr, "real_world_problems() allows only automl and serving services");
+      service_ = std::make_unique<RealAutoML>(scenario_, *automl, options_.time_scale, root.fork("service", 0));
+    }
 
     if (Status started = start_cluster(); !started.ok()) return started.error();
     const auto wall_start = std::chrono::steady_clock::now();
     start_ = loop().now();
+    if (Status deployed = service_->deploy(*this); !deployed.ok()) return deployed.error();
 
+    // Operations first, then the faults and actions: same-instant steps keep this order (as in sim).
+    for (const EventSpec& event : scenario_.events) {
+      if (event.kind != EventSpec::Kind::kOperation) continue;
+      std::shared_ptr<const ServiceOperation> operation = event.operation;
+      at(event.at, [this, operation] {
+        service_->operate(*operation);
+        note(kNoNode, "operation: " + operation->description);
+        announce(operation->description);
+      });
+    }
     for (const ScheduledStep& step : schedule.steps()) {
       at(step.at, [this, step] { apply(step); });
     }
@@ -89,10 +245,11 @@ class RealRun {
         announce("liveness: heal everything");
       });
     }
+    const std::vector<NodeId>& clients = spec.clients();
     for (size_t s = 0; s < scenario_.workload.size(); ++s) {
       const WorkloadStream& stream = scenario_.workload[s];
       std::vector<NodeId> candidates;
-      for (NodeId client : config_.clients) {
+      for (NodeId client : clients) {
         if (stream.clusters.empty() || std::find(stream.clusters.begin(), stream.clusters.end(),
                                                  scenario_.index.cluster_of(client)) != stream.clusters.end()) {
           candidates.push_back(client);
@@ -100,12 +257,12 @@ class RealRun {
       }
       streams_.push_back(std::make_unique<StreamDriver>(
           stream, scenario_.duration, std::move(candidates), root.fork("workload", s),
-          [this](NodeId client) { issue(client); },
+          [this](NodeId client) { service_->issue(client); },
           [this] { record_.requests.not_issued(0, TimePoint(scenario_now())); }));
       streams_.back()->start(StreamHost{
           [this](Duration when, std::function<void()> action) { at(when, std::move(action)); },
           [this] { return scenario_now(); },
-          [this](NodeId node) { return !down_.contains(node) && !paused_.contains(node); },
+          [this](NodeId node) { return up(node); },
           [this](NodeId node) { return scenario_.index.cluster_of(node); }});
     }
 
@@ -113,7 +270,7 @@ class RealRun {
     // reason to wait out an idle drain as a sim run does).
     const Duration total = scenario_.duration + scenario_.drain();
     for (int slice = 1; slice <= kProgressSlices; ++slice) {
-      const TimePoint until = start_ + scaled(total * slice / kProgressSlices, options_.time_scale);
+      const TimePoint until = start_ + scaled(total * slice / kProgressSlices);
       loop().run_until([this, until] { return loop().now() >= until || drained(); },
                        until - loop().now() + std::chrono::seconds(1));
       if (options_.progress) options_.progress(scenario_now(), total);
@@ -130,120 +287,187 @@ class RealRun {
     return result;
   }
 
-  ~RealRun() {
+  ~RealRun() override {
     driver_scope_.cancel_all();
-    automl_.reset();
+    if (service_) service_->stop();
+    group_clients_.clear();
     driver_.reset();
-    if (processes_) processes_->stop_all();
+    for (Group& group : groups_) {
+      if (group.processes) group.processes->stop_all();
+    }
   }
 
- private:
-  real::EventLoop& loop() { return driver_->loop(); }
-  Duration scenario_now() const {
+  // --- RealHost ---------------------------------------------------------------------------------------------
+  real::MemberProcess& driver() override { return *driver_; }
+  runtime::RuntimeClient& runtime(size_t group) override {
+    return group == 0 ? driver_->client() : *group_clients_.at(group);
+  }
+  Scope& scope() override { return driver_scope_; }
+  Duration scaled(Duration scenario) const override { return tandem::scenarios::scaled(scenario, options_.time_scale); }
+  Duration scenario_now() const override {
     const Duration real = driver_->loop().now() - start_;
     return Duration(static_cast<int64_t>(static_cast<double>(real.count()) * options_.time_scale));
   }
-  void at(Duration when, std::function<void()> action) {
-    loop().run_at(start_ + scaled(when, options_.time_scale), std::move(action));
+  void at(Duration when, std::function<void()> action) override {
+    loop().run_at(start_ + scaled(when), std::move(action));
   }
-  void announce(const std::string& what) {
+  reports::RunRecord& record() override { return record_; }
+  const Scenario& scenario() const override { return scenario_; }
+  bool up(NodeId node) const override { return !down_.contains(node) && !paused_.contains(node); }
+  bool reachable(NodeId from, NodeId to) const override {
+    if (!up(from) || !up(to)) return false;
+    auto in = [](const std::vector<NodeId>& nodes, NodeId node) {
+      return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
+    };
+    for (const auto& [id, active] : active_) {
+      const Fault& fault = active.fault;
+      if (fault.kind == FaultKind::kIsolate && from != to && (in(fault.nodes, from) || in(fault.nodes, to))) {
+        return false;
+      }
+      if ((fault.kind == FaultKind::kPartition || fault.kind == FaultKind::kPartitionOneWay) &&
+          in(fault.nodes, from) && in(fault.other, to)) {
+        return false;
+      }
+      if (fault.kind == FaultKind::kPartition && in(fault.nodes, to) && in(fault.other, from)) return false;
+    }
+    return true;
+  }
+  void note(NodeId node, const std::string& text) override {
+    record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), node, "note", text});
+  }
+  void announce(const std::string& what) override {
     if (options_.on_step) options_.on_step(scenario_now(), what);
   }
+
+ private:
+  // One runtime cluster of the run: its plan, its cluster file's processes, and (but for group 0, whose head
+  // the driver's own client talks to) a RuntimeClient of the driver for it.
+  struct Group {
+    GroupPlan plan;
+    std::unique_ptr<real::LocalCluster> processes;
+  };
+
+  real::EventLoop& loop() { return driver_->loop(); }
+  bool drained() const { return scenario_now() >= scenario_.duration && service_->all_ended(); }
+  // The group that runs `node`, or nullptr (a client node, or a node the service does not run on).
+  Group* group_of(NodeId node) {
+    for (Group& group : groups_) {
+      if (group.plan.head == node ||
+          std::find(group.plan.nodes.begin(), group.plan.nodes.end(), node) != group.plan.nodes.end()) {
+        return &group;
+      }
+    }
+    return nullptr;
+  }
+  bool is_member(NodeId node) { return group_of(node) != nullptr; }
+  const real::ClusterMember* member(NodeId node) {
+    Group* group = group_of(node);
+    return group == nullptr ? nullptr : group->processes->cluster().find(node);
+  }
   std::optional<real::TlsFiles> admin_tls() const {
-    const auto& tls = processes_->cluster().tls;
+    const auto& tls = groups_.front().processes->cluster().tls;
     if (!tls) return std::nullopt;
     return real::TlsFiles{tls->cert_path, tls->key_path, tls->ca_path};
   }
-  bool drained() const { return scenario_now() >= scenario_.duration && jobs_ == jobs_ended_; }
-  bool is_member(NodeId node) const { return processes_->cluster().find(node) != nullptr; }
+  std::vector<NodeId> all_members() const {
+    std::vector<NodeId> everyone;
+    for (const Group& group : groups_) {
+      everyone.push_back(group.plan.head);
+      everyone.insert(everyone.end(), group.plan.nodes.begin(), group.plan.nodes.end());
+    }
+    return everyone;
+  }
 
+  // Every group gets a cluster file of its own — its head and nodes, every other group's processes as peers,
+  // and the driver — and its own directory (cluster.json, logs); all keep their state in work_dir/state.
   Status start_cluster() {
-    real::ClusterFile file;
-    file.storage = "sqlite:" + options_.work_dir + "/state";
-    const Duration heartbeat = std::max(kMinHeartbeat, scaled(config_.heartbeat_period, options_.time_scale));
-    file.heartbeat_period_ms = static_cast<uint32_t>(std::max<int64_t>(1, heartbeat.count() / 1'000'000));
-    file.heartbeat_miss_limit = static_cast<uint32_t>(config_.heartbeat_miss_limit);
-    std::vector<NodeId> members{config_.head};
-    members.insert(members.end(), config_.workers.begin(), config_.workers.end());
-    for (NodeId node : members) {
-      real::ClusterMember member;
-      member.id = node;
-      member.name = scenario_.index.node_name(node);
-      std::replace(member.name.begin(), member.name.end(), '/', '-');
-      member.role = node == config_.head ? real::MemberRole::kHead : real::MemberRole::kNode;
-      member.host = "127.0.0.1";
+    for (GroupPlan& plan : service_->groups()) groups_.push_back(Group{std::move(plan), nullptr});
+    std::map<NodeId, uint16_t> ports;
+    for (NodeId node : all_members()) {
       Result<uint16_t> port = real::free_loopback_port();
       if (!port.ok()) return port.error();
-      member.port = port.value();
-      member.resources = config_.resources.at(node);
-      member.labels = {{"cluster", scenario_.index.cluster_name(scenario_.index.cluster_of(node))},
-                       {"node", scenario_.index.node_name(node)}};
-      file.members.push_back(std::move(member));
+      ports[node] = port.value();
     }
-    real::ClusterMember driver;
-    driver.id = kDriverId;
-    driver.name = "driver";
-    driver.role = real::MemberRole::kDriver;
-    driver.host = "127.0.0.1";
-    Result<uint16_t> port = real::free_loopback_port();
-    if (!port.ok()) return port.error();
-    driver.port = port.value();
-    file.members.push_back(driver);
-    Result<real::ClusterFile> checked = real::ClusterFile::parse(file.to_json());
-    if (!checked.ok()) return checked.error();
+    Result<uint16_t> driver_port = real::free_loopback_port();
+    if (!driver_port.ok()) return driver_port.error();
+    const Duration heartbeat = std::max(kMinPeriod, scaled(service_->heartbeat_period()));
+    std::error_code ignored;
+    std::filesystem::create_directories(options_.work_dir + "/state", ignored);
 
-    processes_ = std::make_unique<real::LocalCluster>(checked.value(), options_.tandem_binary, options_.work_dir);
-    if (Status started = processes_->start_all(); !started.ok()) return started;
-    driver_ = std::make_unique<real::MemberProcess>(checked.value(), kDriverId);
+    std::vector<real::ClusterFile> files;
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      real::ClusterFile file;
+      file.storage = "sqlite:" + options_.work_dir + "/state";
+      file.heartbeat_period_ms = static_cast<uint32_t>(std::max<int64_t>(1, heartbeat.count() / 1'000'000));
+      file.heartbeat_miss_limit = service_->heartbeat_miss_limit();
+      for (size_t h = 0; h < groups_.size(); ++h) {
+        const GroupPlan& plan = groups_[h].plan;
+        std::vector<NodeId> members{plan.head};
+        members.insert(members.end(), plan.nodes.begin(), plan.nodes.end());
+        for (NodeId node : members) {
+          real::ClusterMember member;
+          member.id = node;
+          member.name = scenario_.index.node_name(node);
+          std::replace(member.name.begin(), member.name.end(), '/', '-');
+          member.role = h != g ? real::MemberRole::kPeer
+                               : (node == plan.head ? real::MemberRole::kHead : real::MemberRole::kNode);
+          member.host = "127.0.0.1";
+          member.port = ports.at(node);
+          if (h == g) {
+            if (auto it = plan.resources.find(node); it != plan.resources.end()) member.resources = it->second;
+            if (auto it = plan.labels.find(node); it != plan.labels.end()) member.labels = it->second;
+          }
+          file.members.push_back(std::move(member));
+        }
+      }
+      real::ClusterMember driver;
+      driver.id = kDriverId;
+      driver.name = "driver";
+      driver.role = real::MemberRole::kDriver;
+      driver.host = "127.0.0.1";
+      driver.port = driver_port.value();
+      file.members.push_back(driver);
+      Result<real::ClusterFile> checked = real::ClusterFile::parse(file.to_json());
+      if (!checked.ok()) return checked.error();
+      files.push_back(std::move(checked).value());
+    }
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      const std::string dir = options_.work_dir + "/" + groups_[g].plan.name;
+      std::filesystem::create_directories(dir, ignored);
+      groups_[g].processes = std::make_unique<real::LocalCluster>(files[g], options_.tandem_binary, dir);
+      if (Status started = groups_[g].processes->start_all(); !started.ok()) return started;
+    }
+    driver_ = std::make_unique<real::MemberProcess>(files.front(), kDriverId);
     if (Status started = driver_->start(); !started.ok()) return started;
-    if (Status formed = driver_->wait_for_nodes(members.size(), std::chrono::seconds(30)); !formed.ok()) {
-      return formed;
+    group_clients_.resize(groups_.size());
+    for (size_t g = 1; g < groups_.size(); ++g) {
+      runtime::ClientOptions client;
+      client.control_store = Address{groups_[g].plan.head, runtime::kControlStorePort};
+      client.catalog = &real::real_catalog();
+      group_clients_[g] = std::make_unique<runtime::RuntimeClient>(driver_->env(), client);
     }
-    // The service, with every time of its configuration compressed like the scenario's.
-    automl::AutoMLConfig app = config_.app;
-    app.worker_timeout = scaled(app.worker_timeout, options_.time_scale);
-    app.supervise_period = std::max(kMinHeartbeat, scaled(app.supervise_period, options_.time_scale));
-    app.candidate_retry_delay = scaled(app.candidate_retry_delay, options_.time_scale);
-    app.checkpoint_retry = scaled(app.checkpoint_retry, options_.time_scale);
-    Result<runtime::ActorHandle> proxy =
-        driver_->await(automl::deploy(driver_->client(), app), std::chrono::seconds(30));
-    if (!proxy.ok()) {
-      return make_error(Errc::kUnavailable, "deploying the AutoML service failed: " + proxy.error().to_string());
+    for (size_t g = 0; g < groups_.size(); ++g) {
+      if (Status formed = wait_for_group(g); !formed.ok()) return formed;
     }
-    job_timeout_real_ = scaled(config_.job_timeout, options_.time_scale);
-    automl_ = std::make_unique<automl::AutoMLClient>(driver_->client(), app.proxy_name,
-                                                     std::min<Duration>(job_timeout_real_, std::chrono::seconds(30)));
     return {};
   }
 
-  void issue(NodeId client) {
-    automl::JobSpec spec = draw_automl_job(config_, ++jobs_, *service_random_);
-    spec.cost.median_ms /= options_.time_scale;
-    const auto id = record_.requests.begin(0, client, TimePoint(scenario_now()), config_.job_timeout);
-    driver_scope_.spawn(run_job(id, std::move(spec)));
-  }
-
-  Task<void> run_job(reports::RequestLog::RequestId id, automl::JobSpec spec) {
-    const TimePoint deadline = loop().now() + job_timeout_real_;
-    Errc code = Errc::kOk;
-    Result<std::string> job = co_await automl_->submit(spec);
-    if (!job.ok()) {
-      code = job.code();
-    } else {
-      const Duration left = std::max<Duration>(deadline - loop().now(), Duration::zero());
-      const Duration poll = std::max(kMinHeartbeat, scaled(std::chrono::milliseconds(250), options_.time_scale));
-      Result<automl::JobStatus> status = co_await automl_->wait(job.value(), left, poll);
-      if (!status.ok()) {
-        code = status.code();
-      } else if (status.value().state != automl::JobState::kSucceeded) {
-        code = Errc::kFailedPrecondition;
-      } else {
-        code = status.value().best && *status.value().best == automl::true_best(spec) ? Errc::kOk : Errc::kInternal;
+  Status wait_for_group(size_t g) {
+    const size_t want = 1 + groups_[g].plan.nodes.size();
+    const auto give_up = std::chrono::steady_clock::now() + kFormTimeout;
+    size_t alive = 0;
+    while (std::chrono::steady_clock::now() < give_up) {
+      Result<std::vector<runtime::NodeInfo>> nodes = driver_->await(runtime(g).nodes(), std::chrono::seconds(5));
+      if (nodes.ok()) {
+        alive = 0;
+        for (const runtime::NodeInfo& info : nodes.value()) alive += info.alive ? 1 : 0;
+        if (alive >= want) return {};
       }
+      driver_->run_until([] { return false; }, std::chrono::milliseconds(100));
     }
-    record_.requests.end(id, code, TimePoint(scenario_now()), 1);
-    ++outcomes_[code];
-    ++jobs_ended_;
+    return make_error(Errc::kTimeout, groups_[g].plan.name + ": " + std::to_string(alive) + " of " +
+                                          std::to_string(want) + " nodes alive after " + format_duration(kFormTimeout) +
+                                          " (fix: check each member's log in " + options_.work_dir + ")");
   }
 
   // --- Faults ---------------------------------------------------------------------------------------------
@@ -316,7 +540,7 @@ class RealRun {
         break;
       case FaultKind::kActorKill:  // instantaneous: the runtime restarts the actor
         span.end_ns = span.start_ns;
-        driver_scope_.spawn(kill_actor(fault.actor, record_.faults.size() - 1));
+        service_->kill_actor(fault.actor, record_.faults.size() - 1);
         break;
       default:
         TANDEM_CHECK(false, "real_world_problems() refuses other faults before the run");
@@ -364,15 +588,15 @@ class RealRun {
   void take_down(NodeId node) {
     if (!down_.insert(node).second) return;
     paused_.erase(node);
-    if (is_member(node)) processes_->kill9(node);
+    if (Group* group = group_of(node)) group->processes->kill9(node);
     node_span_[node] = record_.node_spans.size();
     record_.node_spans.push_back(reports::NodeSpan{node, "down", to_ns(scenario_now()), std::nullopt});
   }
 
   void bring_up(NodeId node) {
     if (down_.erase(node) == 0) return;
-    if (is_member(node)) {
-      if (Status started = processes_->start(node); !started.ok()) {
+    if (Group* group = group_of(node)) {
+      if (Status started = group->processes->start(node); !started.ok()) {
         record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), node, "note",
                                                     "restart failed: " + started.error().message});
       }
@@ -382,14 +606,14 @@ class RealRun {
 
   void pause(NodeId node) {
     if (down_.contains(node) || !paused_.insert(node).second) return;
-    if (is_member(node)) processes_->pause(node);
+    if (Group* group = group_of(node)) group->processes->pause(node);
     node_span_[node] = record_.node_spans.size();
     record_.node_spans.push_back(reports::NodeSpan{node, "paused", to_ns(scenario_now()), std::nullopt});
   }
 
   void resume(NodeId node) {
     if (paused_.erase(node) == 0) return;
-    if (is_member(node)) processes_->resume(node);
+    if (Group* group = group_of(node)) group->processes->resume(node);
     close_span(node);
   }
 
@@ -405,8 +629,7 @@ class RealRun {
   // member that is down or paused keeps no filter (a restarted process starts with none).
   void filter(const Fault& fault, bool on) {
     std::vector<std::pair<NodeId, NodeId>> pairs;  // (at, peer): drop at `at` what goes to / comes from `peer`
-    std::vector<NodeId> everyone;
-    for (const real::ClusterMember& member : processes_->cluster().members) everyone.push_back(member.id);
+    const std::vector<NodeId> everyone = all_members();
     bool both_ways = true;
     if (fault.kind == FaultKind::kIsolate) {
       for (NodeId node : fault.nodes) {
@@ -421,16 +644,13 @@ class RealRun {
       }
     }
     for (const auto& [at, peer] : pairs) {
-      const real::ClusterMember* member = processes_->cluster().find(at);
-      if (member == nullptr || member->role == real::MemberRole::kDriver || down_.contains(at) ||
-          paused_.contains(at)) {
-        continue;
-      }
-      real::AdminClient admin(member->endpoint(), processes_->cluster().auth_token, admin_tls());
+      const real::ClusterMember* at_member = member(at);
+      if (at_member == nullptr || down_.contains(at) || paused_.contains(at)) continue;
+      real::AdminClient admin(at_member->endpoint(), auth_token(), admin_tls());
       const Status set = admin.set_filter(peer, on, on && both_ways, std::chrono::seconds(1));
       if (!set.ok()) {
         record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), at, "note",
-                                                    "filter on " + member->name + " failed: " + set.error().message});
+                                                    "filter on " + at_member->name + " failed: " + set.error().message});
       }
     }
   }
@@ -460,42 +680,22 @@ class RealRun {
         }
         if (on_pair.empty()) link_faults_.erase({from, to});
         const int64_t delay_ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(scaled(delay, options_.time_scale)).count();
+            std::chrono::duration_cast<std::chrono::milliseconds>(scaled(delay)).count();
         combined.delay_ms = static_cast<uint32_t>(std::clamp<int64_t>(delay_ms, 0, real::kMaxLinkDelayMs));
         combined.loss_probability = std::clamp(1 - delivered, 0.0, 1.0);
         combined.duplicate_probability = std::clamp(1 - single, 0.0, 1.0);
         combined.seed = Random(seed_).fork("real-link-faults", id).next_u64();
-        const real::ClusterMember* member = processes_->cluster().find(from);
-        if (member == nullptr || member->role == real::MemberRole::kDriver || down_.contains(from) ||
-            paused_.contains(from) || !processes_->cluster().find(to)) {
-          continue;
-        }
-        real::AdminClient admin(member->endpoint(), processes_->cluster().auth_token, admin_tls());
+        const real::ClusterMember* from_member = member(from);
+        if (from_member == nullptr || down_.contains(from) || paused_.contains(from) || !is_member(to)) continue;
+        real::AdminClient admin(from_member->endpoint(), auth_token(), admin_tls());
         const Status set = admin.set_link_faults(to, combined, std::chrono::seconds(1));
         if (!set.ok()) {
           record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), from, "note",
-                                                      "link faults on " + member->name + " failed: " +
+                                                      "link faults on " + from_member->name + " failed: " +
                                                           set.error().message});
         }
       }
     }
-  }
-
-  Task<void> kill_actor(std::string name, size_t span) {
-    Result<std::vector<runtime::ActorInfo>> actors = co_await driver_->client().list_actors(false, false);
-    if (!actors.ok()) {
-      record_.faults[span].skipped = true;
-      record_.faults[span].skip_reason = "listing actors failed: " + actors.error().to_string();
-      co_return;
-    }
-    for (const runtime::ActorInfo& info : actors.value()) {
-      if (info.name == name && info.state != runtime::ActorState::kDead) {
-        (void)co_await driver_->client().kill_actor(info.id, /*no_restart=*/false);
-        co_return;
-      }
-    }
-    record_.faults[span].skipped = true;
-    record_.faults[span].skip_reason = "no live actor named \"" + name + "\"";
   }
 
   // --- End of run -----------------------------------------------------------------------------------------
@@ -505,22 +705,22 @@ class RealRun {
       return record_.node_impaired(client, from, to);
     });
     record_.world_whole_at_end = true;
-    record_.world_state_at_end = "real world: " + std::to_string(processes_->cluster().members.size() - 1) +
-                                 " processes; every fault healed at the end of the run";
-    const std::string prefix = "automl." + config_.name + ".";
-    record_.figures[prefix + "jobs_submitted"] = static_cast<double>(jobs_);
-    record_.figures[prefix + "jobs_best_found"] = static_cast<double>(outcomes_[Errc::kOk]);
-    record_.figures[prefix + "jobs_wrong_best"] = static_cast<double>(outcomes_[Errc::kInternal]);
-    record_.figures[prefix + "jobs_failed"] = static_cast<double>(outcomes_[Errc::kFailedPrecondition]);
+    const size_t processes = all_members().size();
+    record_.world_state_at_end = "real world: " + std::to_string(processes) + " processes in " +
+                                 std::to_string(groups_.size()) +
+                                 (groups_.size() == 1 ? " cluster" : " clusters") +
+                                 "; every fault healed at the end of the run";
+    service_->finish(record_);
     // What the members' transports saw, asked of each through its Admin service.
     uint64_t dropped_by_filter = 0;
     uint64_t delivered = 0;
     uint64_t delayed = 0;
     uint64_t lost = 0;
     uint64_t duplicated = 0;
-    for (const real::ClusterMember& member : processes_->cluster().members) {
-      if (member.role == real::MemberRole::kDriver || !processes_->running(member.id)) continue;
-      real::AdminClient admin(member.endpoint(), processes_->cluster().auth_token, admin_tls());
+    for (NodeId node : all_members()) {
+      Group* group = group_of(node);
+      if (!group->processes->running(node)) continue;
+      real::AdminClient admin(member(node)->endpoint(), auth_token(), admin_tls());
       Result<real::TransportStats> stats = admin.stats(std::chrono::seconds(1));
       if (!stats.ok()) continue;
       dropped_by_filter += stats.value().dropped_by_filter;
@@ -535,26 +735,24 @@ class RealRun {
     record_.figures["real.messages_lost_by_link_fault"] = static_cast<double>(lost);
     record_.figures["real.messages_duplicated_by_link_fault"] = static_cast<double>(duplicated);
     record_.figures["real.time_scale"] = options_.time_scale;
-    record_.figures["real.processes"] = static_cast<double>(processes_->cluster().members.size() - 1);
+    record_.figures["real.processes"] = static_cast<double>(processes);
+    record_.figures["real.clusters"] = static_cast<double>(groups_.size());
     record_.figures["nodes"] = static_cast<double>(scenario_.index.node_count());
     record_.trace_hash = 0;  // a real run has no replayable trace
   }
 
+  const std::string& auth_token() const { return groups_.front().processes->cluster().auth_token; }
+
   const Scenario& scenario_;
   const RealRunOptions& options_;
-  const AutoMLServiceConfig& config_;
   uint64_t seed_;
   reports::RunRecord record_;
-  std::unique_ptr<Random> service_random_;
-  std::unique_ptr<real::LocalCluster> processes_;
+  std::unique_ptr<RealService> service_;
+  std::vector<Group> groups_;
   std::unique_ptr<real::MemberProcess> driver_;
-  std::unique_ptr<automl::AutoMLClient> automl_;
+  std::vector<std::unique_ptr<runtime::RuntimeClient>> group_clients_;  // [0] unused: the driver's own client
   std::vector<std::unique_ptr<StreamDriver>> streams_;
   TimePoint start_{};
-  Duration job_timeout_real_{};
-  uint64_t jobs_ = 0;
-  uint64_t jobs_ended_ = 0;
-  std::map<Errc, uint64_t> outcomes_;
   uint64_t fault_ids_ = 0;
   std::map<uint64_t, Active> active_;
   std::set<NodeId> down_;
@@ -568,17 +766,21 @@ class RealRun {
 
 std::vector<std::string> real_world_problems(const Scenario& scenario) {
   std::vector<std::string> problems;
-  size_t automl_services = 0;
+  size_t deployable = 0;
   for (size_t i = 0; i < scenario.services.size(); ++i) {
     const ServiceSpec& service = *scenario.services[i];
     if (automl_config(service) != nullptr) {
-      ++automl_services;
+      ++deployable;
+    } else if (serving_config(service) != nullptr) {
+      ++deployable;
+      for (std::string& problem : real_world::real_serving_problems(scenario, i)) problems.push_back(std::move(problem));
     } else {
       problems.push_back("/services/" + std::to_string(i) + ": service kind \"" + std::string(service.kind()) +
-                         "\" has no real deployment yet (the real world runs \"automl\"; fix: run it in sim)");
+                         "\" has no real deployment yet (the real world runs \"automl\" and \"serving\"; fix: "
+                         "run it in sim)");
     }
   }
-  if (automl_services > 1) {
+  if (deployable > 1) {
     problems.push_back("/services: the real world runs one service per scenario (fix: split the scenario)");
   }
   for (const EventSpec& event : scenario.events) {
@@ -608,10 +810,7 @@ Result<RunResult> run_scenario_real(const Scenario& scenario, const RealRunOptio
     for (const std::string& problem : problems) message += "\n  " + problem;
     return make_error(Errc::kInvalidArgument, message);
   }
-  const AutoMLServiceConfig* config = nullptr;
-  for (const auto& service : scenario.services) config = automl_config(*service);
-  TANDEM_CHECK(config != nullptr, "real_world_problems() allows only an automl service");
-  RealRun run(scenario, options, *config, options.seed.value_or(scenario.seed));
+  RealRun run(scenario, options, options.seed.value_or(scenario.seed));
   return run.run();
 }
 

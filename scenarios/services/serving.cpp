@@ -22,42 +22,7 @@ namespace sv = tandem::serving;
 constexpr size_t kMaxPayloadVariety = 997;  // distinct request payloads (validation replays recorded ones)
 constexpr Duration kMaxPolicyDuration = std::chrono::hours(24);
 
-struct ServingConfig {
-  std::string name;
-  sv::ServiceSpec spec;
-  bool spec_replicas_uniform = false;
-  std::vector<std::string> clusters;             // serving clusters, in scenario order
-  std::map<std::string, NodeId> heads;           // cluster -> head node
-  std::map<std::string, std::vector<NodeId>> workers;
-  std::vector<NodeId> clients;                   // ascending
-  std::map<NodeId, std::string> client_cluster;  // node -> serving cluster
-  std::map<NodeId, std::pair<std::map<std::string, double>, std::map<std::string, std::string>>> node_resources;
-  NodeId discovery = kNoNode;
-  NodeId keeper = kNoNode;
-  Duration client_deadline = 1s;
-  Duration per_try_timeout = 300ms;
-  Duration pull_interval = 1s;
-  uint32_t client_attempts = 3;
-  Duration heartbeat_period = 200ms;
-  uint32_t heartbeat_miss_limit = 5;
-  Duration deploy_at{};
-  bool auto_deploy = true;  // false: only "deploy" operations deploy
-  Duration observe_every = 1s;
-  sv::DiscoveryPlantedBugs planted;  // "planted_bug": tandem explore's self-test only
-};
-
-// ---------------------------------------------------------------------------------------------------------
-// Operations.
-
-struct ServingOperation : ServiceOperation {
-  std::string cluster;
-  std::string version;
-  int32_t replicas = 0;
-  uint32_t weight = 0;
-  bool kill_members = true;
-  sv::CanaryPolicy canary;
-  Duration bake = 10s;
-};
+using ServingConfig = ServingServiceConfig;
 
 // ---------------------------------------------------------------------------------------------------------
 // Node parts.
@@ -128,17 +93,6 @@ class ServingInstance final : public ServiceInstance {
         request_service_(context.request_service) {
     sv::register_serving_classes(catalog_);
     serving_.present = true;
-    const sv::Endpoint discovery{config.discovery, sv::kDiscoveryPort};
-    appmaster_options_.discovery = discovery;
-    appmaster_options_.lease = 1s;
-    appmaster_options_.health_period = 1s;
-    appmaster_options_.health_timeout = 800ms;
-    appmaster_options_.reconcile_period = 500ms;
-    appmaster_options_.discovery_period = 1s;
-    appmaster_options_.discovery_ttl = 10s;
-    appmaster_options_.deregistration_grace = std::max<Duration>(config.pull_interval * 2, 1s);
-    appmaster_options_.control_timeout = 2s;
-    appmaster_options_.start_timeout = 30s;
 
     // Runtime nodes: heads and workers of every serving cluster.
     for (const std::string& cluster : config.clusters) {
@@ -151,32 +105,13 @@ class ServingInstance final : public ServiceInstance {
         config.discovery,
         [planted = config.planted](Env& env) { return std::make_unique<DiscoveryPart>(env, planted); });
 
-    sv::ServingKeeperOptions keeper_options;
-    for (const std::string& cluster : config.clusters) {
-      keeper_options.clusters.push_back(
-          sv::KeeperCluster{cluster, Address{config.heads.at(cluster), runtime::kControlStorePort}});
-    }
-    keeper_options.discovery = Address{config.discovery, sv::kDiscoveryPort};
-    keeper_options.appmaster = appmaster_options_;
-    keeper_options.appmaster_client.call_timeout = 2s;
-    keeper_options.monitor_period = 1s;
-    keeper_options.probe_timeout = 500ms;
-    keeper_options.outage_checks = 2;
-    keeper_options.release_poll = 250ms;
-    keeper_options.release_timeout = 30min;
+    const sv::ServingKeeperOptions keeper_options = serving_keeper_options(config);
     keeper_slot_ = context.hosting.add_part(config.keeper, [this, keeper_options](Env& env) {
       return std::make_unique<KeeperPart>(env, keeper_options, config_, catalog_);
     });
 
     for (NodeId client : config.clients) {
-      sv::ServingClientOptions options;
-      options.service = config.name;
-      options.local_cluster = config.client_cluster.at(client);
-      options.discovery = Address{config.discovery, sv::kDiscoveryPort};
-      options.pull_interval = config.pull_interval;
-      options.deadline = config.client_deadline;
-      options.per_try_timeout = config.per_try_timeout;
-      options.max_attempts = config.client_attempts;
+      const sv::ServingClientOptions options = serving_client_options(config, client);
       client_slots_[client] = context.hosting.add_part(
           client, [options](Env& env) { return std::make_unique<ClientPart>(env, options); });
     }
@@ -206,21 +141,9 @@ class ServingInstance final : public ServiceInstance {
       return;
     }
     // Not a coroutine lambda: its captures would die before the coroutine ends.
-    run_on_keeper(op.description, [this, op](sv::ServingKeeper& keeper) { return execute(keeper, op); });
-  }
-
-  Task<Status> execute(sv::ServingKeeper& keeper, ServingOperation op) {
-    const std::string service = config_.name;
-    if (op.name == "scale") co_return co_await keeper.scale(service, op.cluster, op.replicas);
-    if (op.name == "upgrade") co_return co_await release(keeper, co_await keeper.upgrade(service, op.version));
-    if (op.name == "canary") co_return co_await release(keeper, co_await keeper.canary(service, op.version, op.canary));
-    if (op.name == "blue_green") {
-      co_return co_await release(keeper, co_await keeper.blue_green(service, op.version, op.bake));
-    }
-    if (op.name == "kill_appmaster") co_return co_await keeper.kill_appmaster(service, op.cluster);
-    if (op.name == "restart_job") co_return co_await keeper.restart_job(service, op.cluster, op.kill_members);
-    if (op.name == "set_weight") co_return co_await keeper.set_base_weight(service, op.cluster, op.weight);
-    co_return Error{Errc::kInternal, "unknown operation " + op.name};
+    run_on_keeper(op.description, [this, op](sv::ServingKeeper& keeper) {
+      return run_serving_operation(keeper, config_.name, op, serving_);
+    });
   }
 
   void finish(reports::RunRecord& record) override {
@@ -301,29 +224,7 @@ class ServingInstance final : public ServiceInstance {
 
   void deploy(const std::string& what) {
     sv::ServiceSpec spec = config_.spec;
-    run_on_keeper(what, [spec](sv::ServingKeeper& keeper) { return keeper.deploy(spec, 10min); });
-  }
-
-  // After a release: how it ended, and (for a rolled-back one) how many instances are back on the old
-  // version in every cluster, for the upgrade-safety check.
-  Task<Status> release(sv::ServingKeeper& keeper, Status result) {
-    std::optional<sv::KeeperServiceState> state = keeper.state(config_.name);
-    reports::ServingRecord::UpgradeOutcome outcome;
-    outcome.service = config_.name;
-    if (state) {
-      const sv::ReleaseRecord& record = state->release;
-      outcome.validation_failed = record.state == sv::ReleaseState::kRolledBack;
-      for (const std::string& cluster : state->clusters) {
-        Result<sv::AppMasterStatus> status = co_await keeper.status(config_.name, cluster);
-        if (!status.ok()) continue;
-        outcome.instances += static_cast<uint32_t>(status.value().desired);
-        auto it = status.value().serving.find(record.from);
-        if (it != status.value().serving.end()) outcome.instances_on_old_version += it->second;
-      }
-    }
-    if (!outcome.validation_failed) outcome.instances_on_old_version = 0;
-    serving_.upgrades.push_back(outcome);
-    co_return result;
+    run_on_keeper(what, [spec](sv::ServingKeeper& keeper) { return keeper.deploy(spec, kServingDeployTimeout); });
   }
 
   // --- kill_actor faults --------------------------------------------------------------------------------
@@ -461,7 +362,6 @@ class ServingInstance final : public ServiceInstance {
   reports::ServingRecord& serving_;
   uint32_t request_service_;
   runtime::RuntimeCatalog catalog_;
-  sv::AppMasterOptions appmaster_options_;
   std::map<NodeId, size_t> runtime_slots_;
   std::map<std::string, size_t> head_slots_;
   std::map<NodeId, size_t> client_slots_;
@@ -1019,6 +919,102 @@ class ServingKind final : public ServiceKind {
 };
 
 }  // namespace
+
+const ServingServiceConfig* serving_config(const ServiceSpec& spec) {
+  const auto* serving = dynamic_cast<const ServingSpecImpl*>(&spec);
+  return serving == nullptr ? nullptr : &serving->config();
+}
+
+sv::AppMasterOptions serving_appmaster_options(const ServingServiceConfig& config) {
+  sv::AppMasterOptions options;
+  options.discovery = sv::Endpoint{config.discovery, sv::kDiscoveryPort};
+  options.lease = 1s;
+  options.health_period = 1s;
+  options.health_timeout = 800ms;
+  options.reconcile_period = 500ms;
+  options.discovery_period = 1s;
+  options.discovery_ttl = 10s;
+  options.deregistration_grace = std::max<Duration>(config.pull_interval * 2, 1s);
+  options.control_timeout = 2s;
+  options.start_timeout = 30s;
+  return options;
+}
+
+sv::ServingKeeperOptions serving_keeper_options(const ServingServiceConfig& config) {
+  sv::ServingKeeperOptions options;
+  for (const std::string& cluster : config.clusters) {
+    options.clusters.push_back(
+        sv::KeeperCluster{cluster, Address{config.heads.at(cluster), runtime::kControlStorePort}});
+  }
+  options.discovery = Address{config.discovery, sv::kDiscoveryPort};
+  options.appmaster = serving_appmaster_options(config);
+  options.appmaster_client.call_timeout = 2s;
+  options.monitor_period = 1s;
+  options.probe_timeout = 500ms;
+  options.outage_checks = 2;
+  options.release_poll = 250ms;
+  options.release_timeout = 30min;
+  return options;
+}
+
+sv::ServingClientOptions serving_client_options(const ServingServiceConfig& config, NodeId client) {
+  sv::ServingClientOptions options;
+  options.service = config.name;
+  options.local_cluster = config.client_cluster.at(client);
+  options.discovery = Address{config.discovery, sv::kDiscoveryPort};
+  options.pull_interval = config.pull_interval;
+  options.deadline = config.client_deadline;
+  options.per_try_timeout = config.per_try_timeout;
+  options.max_attempts = config.client_attempts;
+  return options;
+}
+
+namespace {
+
+// After a release: how it ended, and (for a rolled-back one) how many instances are back on the old version
+// in every cluster, for the upgrade-safety check.
+Task<Status> record_release(sv::ServingKeeper& keeper, std::string service, Status result,
+                            reports::ServingRecord& serving) {
+  std::optional<sv::KeeperServiceState> state = keeper.state(service);
+  reports::ServingRecord::UpgradeOutcome outcome;
+  outcome.service = service;
+  if (state) {
+    const sv::ReleaseRecord& record = state->release;
+    outcome.validation_failed = record.state == sv::ReleaseState::kRolledBack;
+    for (const std::string& cluster : state->clusters) {
+      Result<sv::AppMasterStatus> status = co_await keeper.status(service, cluster);
+      if (!status.ok()) continue;
+      outcome.instances += static_cast<uint32_t>(status.value().desired);
+      auto it = status.value().serving.find(record.from);
+      if (it != status.value().serving.end()) outcome.instances_on_old_version += it->second;
+    }
+  }
+  if (!outcome.validation_failed) outcome.instances_on_old_version = 0;
+  serving.upgrades.push_back(outcome);
+  co_return result;
+}
+
+}  // namespace
+
+Task<Status> run_serving_operation(sv::ServingKeeper& keeper, std::string service, ServingOperation op,
+                                   reports::ServingRecord& serving) {
+  if (op.name == "scale") co_return co_await keeper.scale(service, op.cluster, op.replicas);
+  if (op.name == "upgrade") {
+    co_return co_await record_release(keeper, service, co_await keeper.upgrade(service, op.version), serving);
+  }
+  if (op.name == "canary") {
+    co_return co_await record_release(keeper, service, co_await keeper.canary(service, op.version, op.canary),
+                                      serving);
+  }
+  if (op.name == "blue_green") {
+    co_return co_await record_release(keeper, service, co_await keeper.blue_green(service, op.version, op.bake),
+                                      serving);
+  }
+  if (op.name == "kill_appmaster") co_return co_await keeper.kill_appmaster(service, op.cluster);
+  if (op.name == "restart_job") co_return co_await keeper.restart_job(service, op.cluster, op.kill_members);
+  if (op.name == "set_weight") co_return co_await keeper.set_base_weight(service, op.cluster, op.weight);
+  co_return Error{Errc::kInternal, "unknown operation " + op.name};
+}
 
 std::unique_ptr<ServiceKind> make_serving_service_kind() { return std::make_unique<ServingKind>(); }
 

@@ -41,14 +41,77 @@
 // upgrade unavailability against the policy's allowance, each release's outcome, AppMaster acting intervals by
 // epoch, discovery convergence after each divergence, desired replicas against the autoscaler's bounds, and
 // each cluster's serving backends per version with its desired count (the report's replicas-per-version chart).
+//
+// The sim instance and the real runner (scenarios/real/) share what is not world-specific: the parsed entry
+// (ServingServiceConfig), the control-plane options the kind gives AppMasters, the keeper and clients, and how
+// an operation runs on the keeper.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "core/serving/appmaster.h"
+#include "core/serving/discovery.h"
+#include "core/serving/serving_client.h"
+#include "core/serving/serving_keeper.h"
+#include "core/serving/service_spec.h"
 #include "scenarios/service.h"
 
 namespace tandem::scenarios {
 
 std::unique_ptr<ServiceKind> make_serving_service_kind();
+
+// A serving entry, parsed.
+struct ServingServiceConfig {
+  std::string name;
+  serving::ServiceSpec spec;
+  bool spec_replicas_uniform = false;
+  std::vector<std::string> clusters;             // serving clusters, in scenario order
+  std::map<std::string, NodeId> heads;           // cluster -> head node
+  std::map<std::string, std::vector<NodeId>> workers;
+  std::vector<NodeId> clients;                   // ascending
+  std::map<NodeId, std::string> client_cluster;  // node -> serving cluster ("" for an edge client)
+  std::map<NodeId, std::pair<std::map<std::string, double>, std::map<std::string, std::string>>> node_resources;
+  NodeId discovery = kNoNode;
+  NodeId keeper = kNoNode;
+  Duration client_deadline = std::chrono::seconds(1);
+  Duration per_try_timeout = std::chrono::milliseconds(300);
+  Duration pull_interval = std::chrono::seconds(1);
+  uint32_t client_attempts = 3;
+  Duration heartbeat_period = std::chrono::milliseconds(200);
+  uint32_t heartbeat_miss_limit = 5;
+  Duration deploy_at{};
+  bool auto_deploy = true;  // false: only "deploy" operations deploy
+  Duration observe_every = std::chrono::seconds(1);
+  serving::DiscoveryPlantedBugs planted;  // "planted_bug": tandem explore's self-test only
+};
+
+// The configuration of `spec` when it is a serving service; nullptr for other kinds.
+const ServingServiceConfig* serving_config(const ServiceSpec& spec);
+
+// A parsed "op" event of a serving service.
+struct ServingOperation : ServiceOperation {
+  std::string cluster;
+  std::string version;
+  int32_t replicas = 0;
+  uint32_t weight = 0;
+  bool kill_members = true;
+  serving::CanaryPolicy canary;
+  Duration bake = std::chrono::seconds(10);
+};
+
+// What the kind gives every AppMaster, the keeper and each client (times as in the scenario).
+serving::AppMasterOptions serving_appmaster_options(const ServingServiceConfig& config);
+serving::ServingKeeperOptions serving_keeper_options(const ServingServiceConfig& config);
+serving::ServingClientOptions serving_client_options(const ServingServiceConfig& config, NodeId client);
+// How long the deploy operation waits for every cluster to serve its replicas.
+inline constexpr Duration kServingDeployTimeout = std::chrono::minutes(10);
+
+// Runs `op` (any operation but "deploy") on `keeper`; a release's outcome goes to `serving` for the
+// upgrade-safety check.
+Task<Status> run_serving_operation(serving::ServingKeeper& keeper, std::string service, ServingOperation op,
+                                   reports::ServingRecord& serving);
 
 }  // namespace tandem::scenarios

@@ -18,7 +18,8 @@ Json good() {
       {"id": 0, "name": "head", "role": "head", "endpoint": "127.0.0.1:7100"},
       {"id": 1, "name": "n1", "role": "node", "endpoint": "127.0.0.1:7101",
        "resources": {"CPU": 4, "GPU": 1}, "labels": {"zone": "a"}},
-      {"id": 100, "name": "driver", "role": "driver", "endpoint": "127.0.0.1:7200"}
+      {"id": 100, "name": "driver", "role": "driver", "endpoint": "127.0.0.1:7200"},
+      {"id": 7, "name": "other-head", "role": "peer", "endpoint": "127.0.0.1:7300"}
     ]})");
 }
 
@@ -38,6 +39,7 @@ TEST_CASE("Cluster file: a good file parses and round-trips") {
   CHECK(file.find(1)->resources.get("GPU") == 1);
   CHECK(file.find(1)->labels.at("zone") == "a");
   CHECK(file.find("driver")->role == MemberRole::kDriver);
+  CHECK(file.find("other-head")->role == MemberRole::kPeer);  // another cluster's head: not a second head here
   CHECK(file.storage_of(*file.find(1)) == "sqlite:/tmp/x");
   Result<ClusterFile> again = ClusterFile::parse(file.to_json());
   REQUIRE(again.ok());
@@ -56,7 +58,7 @@ TEST_CASE("Cluster file: bad input names each problem by its pointer") {
     CHECK_THAT(message, Catch::Contains("/colour: unknown key"));
     CHECK_THAT(message, Catch::Contains("/members/1/endpoint: \"127.0.0.1\" is not HOST:PORT"));
     CHECK_THAT(message, Catch::Contains("/members/1/resources/CPU: must be a number"));
-    CHECK_THAT(message, Catch::Contains("/members/2/role: \"boss\" is not a role (fix: one of head, node, driver)"));
+    CHECK_THAT(message, Catch::Contains("/members/2/role: \"boss\" is not a role (fix: one of head, node, driver, peer)"));
   }
   SECTION("duplicates and the number of heads") {
     json["members"][1]["id"] = 0;

@@ -1,10 +1,13 @@
-// `tandem run --world real`: a scenario's AutoML service deployed on `tandem head` / `tandem node` processes,
-// its workload driven from this process, its faults applied as real faults (kill -9, SIGSTOP, actor kill), and
-// the same record and checks as a sim run; and the scenarios the real world cannot run yet refused up front.
+// `tandem run --world real`: a scenario's AutoML or serving service deployed on `tandem head` / `tandem node`
+// processes, its workload driven from this process, its faults applied as real faults (kill -9, SIGSTOP, actor
+// kill), and the same record and checks as a sim run; and the scenarios the real world cannot run yet refused
+// up front.
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <fstream>
 
+#include "scenarios/library.h"
 #include "scenarios/real/real_runner.h"
 #include "tests/real/real_fixture.h"
 
@@ -36,6 +39,22 @@ constexpr const char* kAutoMLScenario = R"({
   ],
   "expect": {"no_lost_requests": true}
 })";
+
+std::string real_scenario_path(const std::string& name) {
+  return builtin_library_dir() + "/../real/" + name + ".json";
+}
+
+Result<RunResult> run_real(const Scenario& scenario, double time_scale, const char* tag) {
+  const std::string dir = real::testing::make_temp_dir(tag);
+  RealRunOptions options;
+  options.time_scale = time_scale;
+  options.work_dir = dir;
+  options.tandem_binary = TANDEM_CLI_PATH;
+  Result<RunResult> result = run_scenario_real(scenario, options);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return result;
+}
 
 Scenario load(const std::string& text) {
   LoadResult loaded = load_scenario_text(text);
@@ -157,6 +176,57 @@ TEST_CASE("Real run: what the real world cannot run yet is refused before anythi
   const std::vector<std::string> rpc_problems = real_world_problems(rpc);
   REQUIRE(rpc_problems.size() == 1);
   CHECK_THAT(rpc_problems[0], Catch::Contains("/services/0: service kind \"rpc\" has no real deployment yet"));
+}
+
+TEST_CASE("Real run: a serving scenario - the AppMaster actor killed under 100 req/s, not one request fails") {
+  LoadResult loaded = load_scenario_file(real_scenario_path("serving-appmaster-kill"));
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  const Scenario& scenario = *loaded.scenario;
+  CHECK(real_world_problems(scenario).empty());
+  Result<RunResult> result = run_real(scenario, 1, "serving-real");
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const reports::RunRecord& record = result.value().record;
+  // 100 requests a second from 4 s to 11 s, through discovery and the proxies to the backends on real processes.
+  const reports::RequestTotals totals = record.requests.totals();
+  CHECK(totals.issued >= 600);
+  CHECK(totals.lost == 0);
+  CHECK(record.figures.at("serving.ranker.answered.c1.v1") == static_cast<double>(totals.issued));
+  CHECK(record.figures.at("serving.ranker.operations_ok") == 1);  // the deploy
+  CHECK(record.figures.at("serving.ranker.c1.serving.v1") == 3);
+  CHECK(record.figures.at("real.clusters") == 2);  // c1, and discovery's own
+  // The kill happened at 7 s and the restarted AppMaster (a new epoch) took over from the old one.
+  REQUIRE(record.faults.size() == 1);
+  INFO(record.faults[0].skip_reason);
+  CHECK_FALSE(record.faults[0].skipped);
+  CHECK(record.faults[0].start_ns >= 7'000'000'000);
+  REQUIRE(record.serving.appmaster_acting.size() == 2);
+  CHECK(record.serving.appmaster_acting[1].epoch > record.serving.appmaster_acting[0].epoch);
+  bool availability_checked = false;
+  for (const reports::CheckResult& check : result.value().checks) {
+    INFO(check.name << ": " << check.summary);
+    CHECK(check.status != reports::CheckStatus::kFail);
+    if (check.name == "availability") availability_checked = check.status == reports::CheckStatus::kPass;
+  }
+  CHECK(availability_checked);  // "overall": 1.0 — zero failed requests
+}
+
+TEST_CASE("Real run: a serving scenario whose faults hit the keeper node is refused, naming the event") {
+  LoadResult loaded = load_scenario_file(real_scenario_path("serving-appmaster-kill"));
+  REQUIRE(loaded.ok());
+  Json document = Json::parse(R"({"at": "2s", "fault": "crash", "target": "ops/keeper0", "for": "1s"})");
+  std::ifstream in(real_scenario_path("serving-appmaster-kill"));
+  Json scenario_json = Json::parse(in);
+  scenario_json["events"].push_back(document);
+  scenario_json.erase("$schema");
+  LoadResult changed = load_scenario_json(scenario_json);
+  INFO(changed.problems.to_string());
+  REQUIRE(changed.ok());
+  const std::vector<std::string> problems = real_world_problems(*changed.scenario);
+  REQUIRE(problems.size() == 1);
+  CHECK_THAT(problems[0], Catch::Contains("events/1: fault \"crash\" hits node ops/keeper0, the serving keeper"));
+  CHECK_THAT(problems[0], Catch::Contains("fix:"));
 }
 
 }  // namespace
