@@ -785,7 +785,11 @@ std::vector<std::string> real_world_problems(const Scenario& scenario) {
   }
   for (const EventSpec& event : scenario.events) {
     if (event.kind == EventSpec::Kind::kOperation) {
-      problems.push_back(event.source + ": \"op\" events are not applied on the real world yet (fix: run it in sim)");
+      // Every serving operation runs on the keeper in the driver, as in sim; no other kind has operations.
+      if (serving_config(*scenario.services[event.service]) == nullptr) {
+        problems.push_back(event.source + ": \"op\" events are applied on the real world to serving services only "
+                                          "(fix: run it in sim)");
+      }
     } else if (event.kind == EventSpec::Kind::kFault && !real_fault(event.fault)) {
       problems.push_back(unsupported_fault(event.fault, event.source));
     }

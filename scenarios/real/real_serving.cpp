@@ -149,7 +149,10 @@ class RealServing final : public RealService {
     }
     endpoint_ = std::make_unique<RpcEndpoint>(env.transport, env.clock);
     if (config_.auto_deploy) {
-      host.at(scenario_config_.deploy_at, [this] { deploy_service("deploy " + config_.name); });
+      host.at(scenario_config_.deploy_at, [this] {
+        host_->announce("deploy " + config_.name);
+        deploy_service("deploy " + config_.name);
+      });
     }
     host.at(scenario_config_.observe_every, [this] { observe_tick(); });
     host.record().serving.present = true;
@@ -231,7 +234,6 @@ class RealServing final : public RealService {
   }
 
   Task<void> run_operation(std::string what, Task<Status> operation) {
-    host_->announce(what);
     Status status = co_await std::move(operation);
     if (status.ok()) {
       ++operations_ok_;

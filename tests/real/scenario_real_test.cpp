@@ -212,6 +212,43 @@ TEST_CASE("Real run: a serving scenario - the AppMaster actor killed under 100 r
   CHECK(availability_checked);  // "overall": 1.0 — zero failed requests
 }
 
+TEST_CASE("Real run: serving operations - a rolling upgrade, an AppMaster kill and a scale-up by the keeper") {
+  LoadResult loaded = load_scenario_file(real_scenario_path("serving-upgrade"));
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  const Scenario& scenario = *loaded.scenario;
+  CHECK(real_world_problems(scenario).empty());
+  Result<RunResult> result = run_real(scenario, 1, "serving-ops");
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const reports::RunRecord& record = result.value().record;
+  // Every operation ended well: the deploy, the upgrade, the AppMaster kill and the scale.
+  for (const reports::TraceEntry& note : record.notes) INFO(note.detail);
+  CHECK(record.figures.at("serving.ranker.operations_ok") == 4);
+  CHECK(record.figures.at("serving.ranker.operations_failed") == 0);
+  // The upgrade completed (no rollback) and the service ends on v2 with the scaled-up count.
+  REQUIRE(record.serving.upgrades.size() == 1);
+  CHECK_FALSE(record.serving.upgrades[0].validation_failed);
+  CHECK(record.figures.at("serving.ranker.c1.serving.v2") == 4);
+  CHECK(record.figures.count("serving.ranker.c1.serving.v1") == 0);
+  CHECK(record.figures.at("serving.ranker.desired_replicas_at_end") == 4);
+  // Requests were answered by both versions, and none failed.
+  const reports::RequestTotals totals = record.requests.totals();
+  CHECK(totals.issued >= 1'000);
+  CHECK(record.figures.at("serving.ranker.answered.c1.v1") > 0);
+  CHECK(record.figures.at("serving.ranker.answered.c1.v2") > 0);
+  CHECK(record.figures.at("serving.ranker.answered.c1.v1") + record.figures.at("serving.ranker.answered.c1.v2") ==
+        static_cast<double>(totals.issued));
+  // The killed AppMaster was replaced by a new epoch, and the observer saw the upgrade in progress.
+  REQUIRE(record.serving.appmaster_acting.size() >= 2);
+  CHECK(record.serving.appmaster_acting.back().epoch > record.serving.appmaster_acting.front().epoch);
+  CHECK_FALSE(record.serving.upgrade_unavailability.empty());
+  for (const reports::CheckResult& check : result.value().checks) {
+    INFO(check.name << ": " << check.summary);
+    CHECK(check.status == reports::CheckStatus::kPass);
+  }
+}
+
 TEST_CASE("Real run: a serving scenario whose faults hit the keeper node is refused, naming the event") {
   LoadResult loaded = load_scenario_file(real_scenario_path("serving-appmaster-kill"));
   REQUIRE(loaded.ok());
