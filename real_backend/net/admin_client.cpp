@@ -85,6 +85,8 @@ Status AdminClient::set_link_faults(NodeId peer, const LinkFaults& faults, Durat
   request.set_loss_probability(faults.loss_probability);
   request.set_duplicate_probability(faults.duplicate_probability);
   request.set_seed(faults.seed);
+  request.set_reorder_jitter_us(faults.reorder_jitter_us);
+  request.set_clog_ms(faults.clog_ms);
   wire::Empty reply;
   return impl_->to_status(impl_->stub->SetLinkFaults(&context, request, &reply), "SetLinkFaults");
 }

@@ -253,6 +253,15 @@ void GrpcTransport::send(Message&& message) {
     core.stats.lost_by_link_fault.fetch_add(1, std::memory_order_relaxed);
     return;  // a lost message: no notice, as in the sim
   }
+  if (link.jitter > Duration::zero()) {
+    if (link.duplicated) {
+      core.stats.duplicated_by_link_fault.fetch_add(1, std::memory_order_relaxed);
+      Message copy = message;
+      core.send_reordered(std::move(copy), link.delay + link.jitter);
+    }
+    core.send_reordered(std::move(message), link.delay + link.jitter);
+    return;
+  }
   if (link.duplicated) {
     core.stats.duplicated_by_link_fault.fetch_add(1, std::memory_order_relaxed);
     Message copy = message;

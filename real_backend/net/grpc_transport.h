@@ -21,9 +21,12 @@
 //   with a logged error and counted in stats(); the stream and the process keep serving.
 // - Admin filter: set_filter(peer, out, in) drops messages to/from `peer` silently (a partition: no notice, like
 //   the sim's). set_link_faults(peer, faults) delays, loses or duplicates what this node sends to `peer` (the
-//   sim's link_delay / link_loss / link_duplicate, made at the sender): a delayed message is held on the loop
-//   thread and is never overtaken by a later message to the same peer; loss and duplication are drawn from a
-//   Random seeded by faults.seed and both node ids. The Admin gRPC service on the same port does both from
+//   sim's link_delay / link_loss / link_duplicate / link_reorder / clog, made at the sender): a delayed message
+//   is held on the loop thread and is never overtaken by a later message to the same peer; a clog holds what
+//   is sent until clog_ms after it was set (FoundationDB's clogPair), in order; reorder jitter holds each
+//   message a further random time on its own, so later messages may overtake it (the only fault that breaks
+//   per-pair order, as in the sim); loss, duplication and jitter are drawn from Randoms seeded by faults.seed
+//   and both node ids. The Admin gRPC service on the same port does both from
 //   another process; clear_filters() clears both.
 // - Security: listen_host defaults to loopback. auth_token set → every Link stream and Admin call must carry
 //   `authorization: Bearer TOKEN`. tls set → the server and every outgoing channel use TLS with these files
@@ -75,7 +78,12 @@ struct LinkFaults {
   double loss_probability = 0;       // drop each message with this probability, in [0, 1]
   double duplicate_probability = 0;  // send each message twice with this probability, in [0, 1]
   uint64_t seed = 0;                 // seeds the draws, mixed with both node ids: a rerun draws the same
-  bool any() const { return delay_ms > 0 || loss_probability > 0 || duplicate_probability > 0; }
+  uint32_t reorder_jitter_us = 0;    // each message held a further uniform [0, jitter]: it may overtake others
+  uint32_t clog_ms = 0;              // everything sent in the next clog_ms is held until then (order kept)
+  bool any() const {
+    return delay_ms > 0 || loss_probability > 0 || duplicate_probability > 0 || reorder_jitter_us > 0 ||
+           clog_ms > 0;
+  }
 };
 
 inline constexpr uint32_t kMaxLinkDelayMs = 60'000;  // a longer delay is a partition: use the filter

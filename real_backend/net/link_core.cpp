@@ -150,7 +150,8 @@ Status LinkCore::set_link_faults(NodeId peer, const LinkFaults& faults) {
                                                   std::to_string(faults.loss_probability) + ", duplicate " +
                                                   std::to_string(faults.duplicate_probability) + ")");
   }
-  if (faults.delay_ms > kMaxLinkDelayMs) {
+  if (faults.delay_ms > kMaxLinkDelayMs || faults.clog_ms > kMaxLinkDelayMs ||
+      faults.reorder_jitter_us / 1000 > kMaxLinkDelayMs) {
     return make_error(Errc::kInvalidArgument, "a link delay of " + std::to_string(faults.delay_ms) +
                                                   " ms is over the 60,000 ms limit (fix: use a partition instead)");
   }
@@ -159,13 +160,16 @@ Status LinkCore::set_link_faults(NodeId peer, const LinkFaults& faults) {
   filter.link = faults;
   // Seeded per ordered pair, so two nodes given one seed still draw independently.
   filter.draws.emplace(Random(faults.seed).fork("link-faults", (static_cast<uint64_t>(self) << 32) | peer));
+  filter.jitter_draws.emplace(Random(faults.seed).fork("link-reorder", (static_cast<uint64_t>(self) << 32) | peer));
+  filter.clog_until = loop.now() + std::chrono::milliseconds(faults.clog_ms);
   if (filter.empty()) filters.erase(peer);
   any_filter.store(!filters.empty());
   if (log.enabled(LogLevel::kInfo)) {
     log.write(LogLevel::kInfo, "transport",
               "link faults to node " + std::to_string(peer) + ": delay " + std::to_string(faults.delay_ms) +
                   " ms, loss " + std::to_string(faults.loss_probability) + ", duplicate " +
-                  std::to_string(faults.duplicate_probability));
+                  std::to_string(faults.duplicate_probability) + ", reorder jitter " +
+                  std::to_string(faults.reorder_jitter_us) + " us, clog " + std::to_string(faults.clog_ms) + " ms");
   }
   return {};
 }
@@ -190,6 +194,11 @@ LinkCore::LinkDecision LinkCore::decide_link(NodeId peer) {
   decision.lost = lost;
   decision.duplicated = duplicated && !lost;
   decision.delay = std::chrono::milliseconds(filter.link.delay_ms);
+  const TimePoint now = loop.now();
+  if (filter.clog_until > now) decision.delay = std::max<Duration>(decision.delay, filter.clog_until - now);
+  if (filter.link.reorder_jitter_us > 0) {
+    decision.jitter = std::chrono::microseconds(1 + filter.jitter_draws->below(filter.link.reorder_jitter_us));
+  }
   return decision;
 }
 
@@ -214,6 +223,27 @@ void LinkCore::send_after_delay(Message&& message, Duration delay) {
   if (queue.messages.size() == 1) {
     loop.run_at(release, [core = shared_from_this(), peer] { core->release_held(peer); });
   }
+}
+
+void LinkCore::send_reordered(Message&& message, Duration delay) {
+  const NodeId peer = message.to.node;
+  size_t& bytes = reordered_bytes[peer];
+  if (bytes + message.payload.size() > options.max_queued_bytes_per_peer) {
+    stats.dropped_queue_full.fetch_add(1, std::memory_order_relaxed);
+    return;  // a loss, as for a full send queue
+  }
+  stats.delayed_by_link_fault.fetch_add(1, std::memory_order_relaxed);
+  bytes += message.payload.size();
+  auto held_message = std::make_shared<Message>(std::move(message));
+  loop.run_at(loop.now() + delay, [core = shared_from_this(), held_message] {
+    if (core->closed.load()) return;
+    auto it = core->reordered_bytes.find(held_message->to.node);
+    if (it != core->reordered_bytes.end()) {
+      it->second -= held_message->payload.size();
+      if (it->second == 0) core->reordered_bytes.erase(it);
+    }
+    core->send_now(std::move(*held_message));
+  });
 }
 
 void LinkCore::release_held(NodeId peer) {

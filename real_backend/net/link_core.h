@@ -130,6 +130,8 @@ struct LinkCore : std::enable_shared_from_this<LinkCore> {
     bool drop_incoming = false;
     LinkFaults link;
     std::optional<Random> draws;  // for link.loss / link.duplicate; reseeded by each set_link_faults
+    std::optional<Random> jitter_draws;  // for link.reorder_jitter_us (its own stream: the others keep theirs)
+    TimePoint clog_until{};              // set_link_faults' time + link.clog_ms
     bool empty() const { return !drop_outgoing && !drop_incoming && !link.any(); }
   };
   mutable std::mutex filter_mutex;
@@ -144,6 +146,7 @@ struct LinkCore : std::enable_shared_from_this<LinkCore> {
   // What the link faults do to one message to `peer` (draws taken here, on the loop thread).
   struct LinkDecision {
     Duration delay{};
+    Duration jitter{};  // > 0: the message travels on its own, out of the pair's order
     bool lost = false;
     bool duplicated = false;
   };
@@ -162,6 +165,9 @@ struct LinkCore : std::enable_shared_from_this<LinkCore> {
   std::map<NodeId, HeldQueue> held;
   // Loop thread: after the link faults, hold `message` for `delay` (or behind what is already held), else send.
   void send_after_delay(Message&& message, Duration delay);
+  // Loop thread: sends `message` after `delay` on its own (reorder jitter): not held behind the pair's queue.
+  void send_reordered(Message&& message, Duration delay);
+  std::map<NodeId, size_t> reordered_bytes;  // loop thread: bytes of messages in flight in send_reordered
   // Loop thread: sends the held messages to `peer` that are due, and waits for the next one.
   void release_held(NodeId peer);
   // Loop thread: to the peer's stream now (kUnreachable for an unknown node).

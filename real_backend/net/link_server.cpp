@@ -228,6 +228,8 @@ grpc::ServerUnaryReactor* AdminService::SetLinkFaults(grpc::CallbackServerContex
   faults.loss_probability = request->loss_probability();
   faults.duplicate_probability = request->duplicate_probability();
   faults.seed = request->seed();
+  faults.reorder_jitter_us = request->reorder_jitter_us();
+  faults.clog_ms = request->clog_ms();
   const Status set = core_.set_link_faults(request->peer(), faults);
   reactor->Finish(set.ok() ? grpc::Status::OK
                            : grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, set.error().message));

@@ -47,6 +47,9 @@ bool real_fault(const Fault& fault) {
     case FaultKind::kLinkDelay:
     case FaultKind::kLinkLoss:
     case FaultKind::kLinkDuplicate:
+    case FaultKind::kLinkReorder:
+    case FaultKind::kClog:
+    case FaultKind::kSlowNode:
       return true;
     case FaultKind::kClusterOutage:
       return fault.outage == fault_injection::OutageMode::kPower;
@@ -59,8 +62,8 @@ std::string unsupported_fault(const Fault& fault, const std::string& where) {
   return where + ": fault \"" + std::string(fault_injection::fault_kind_name(fault.kind)) +
          (fault.kind == FaultKind::kClusterOutage ? "\" with \"mode\": \"network\"" : "\"") +
          " is not applied to real processes yet (real faults: crash, pause, kill_actor, isolate, partition, "
-         "partition_one_way, link_delay, link_loss, link_duplicate, cluster_outage with \"mode\": \"power\"; "
-         "fix: run it in sim, or drop the fault)";
+         "partition_one_way, link_delay, link_loss, link_duplicate, link_reorder, clog, slow_node, "
+         "cluster_outage with \"mode\": \"power\"; fix: run it in sim, or drop the fault)";
 }
 
 Duration scaled(Duration d, double time_scale) {
@@ -536,6 +539,9 @@ class RealRun final : public RealHost {
       case FaultKind::kLinkDelay:
       case FaultKind::kLinkLoss:
       case FaultKind::kLinkDuplicate:
+      case FaultKind::kLinkReorder:
+      case FaultKind::kClog:
+      case FaultKind::kSlowNode:
         link_fault(id, fault, true);
         break;
       case FaultKind::kActorKill:  // instantaneous: the runtime restarts the actor
@@ -569,6 +575,9 @@ class RealRun final : public RealHost {
       case FaultKind::kLinkDelay:
       case FaultKind::kLinkLoss:
       case FaultKind::kLinkDuplicate:
+      case FaultKind::kLinkReorder:
+      case FaultKind::kClog:
+      case FaultKind::kSlowNode:
         link_fault(id, fault, false);
         break;
       default:
@@ -655,45 +664,82 @@ class RealRun final : public RealHost {
     }
   }
 
-  // Link faults through the sending member's transport (its Admin service): what `from` sends to `to` is
-  // delayed, lost or duplicated. Faults on one pair combine as the sim's injector combines them (delays add,
-  // loss and duplicate probabilities compound), and healing one leaves the others. Times are scaled like every
-  // scenario time. As for filters, only members' links can be hit, and a down or paused member is skipped.
-  void link_fault(uint64_t id, const Fault& fault, bool on) {
+  // The (from, to) pairs a link fault acts on: from x to; for a slow node every link into and out of it.
+  std::vector<std::pair<NodeId, NodeId>> link_pairs(const Fault& fault) const {
+    std::vector<std::pair<NodeId, NodeId>> pairs;
+    if (fault.kind == FaultKind::kSlowNode) {
+      for (NodeId slow : fault.nodes) {
+        for (NodeId other : all_members()) {
+          if (other == slow) continue;
+          pairs.emplace_back(slow, other);
+          pairs.emplace_back(other, slow);
+        }
+      }
+      return pairs;
+    }
     for (NodeId from : fault.nodes) {
       for (NodeId to : fault.other) {
-        if (from == to) continue;
-        std::map<uint64_t, Fault>& on_pair = link_faults_[{from, to}];
-        if (on) {
-          on_pair[id] = fault;
-        } else {
-          on_pair.erase(id);
-        }
-        real::LinkFaults combined;
-        double delivered = 1;
-        double single = 1;
-        Duration delay{};
-        for (const auto& [fault_id, each] : on_pair) {
-          if (each.kind == FaultKind::kLinkDelay) delay += each.delay;
-          if (each.kind == FaultKind::kLinkLoss) delivered *= 1 - each.probability;
-          if (each.kind == FaultKind::kLinkDuplicate) single *= 1 - each.probability;
-        }
-        if (on_pair.empty()) link_faults_.erase({from, to});
-        const int64_t delay_ms =
-            std::chrono::duration_cast<std::chrono::milliseconds>(scaled(delay)).count();
-        combined.delay_ms = static_cast<uint32_t>(std::clamp<int64_t>(delay_ms, 0, real::kMaxLinkDelayMs));
-        combined.loss_probability = std::clamp(1 - delivered, 0.0, 1.0);
-        combined.duplicate_probability = std::clamp(1 - single, 0.0, 1.0);
-        combined.seed = Random(seed_).fork("real-link-faults", id).next_u64();
-        const real::ClusterMember* from_member = member(from);
-        if (from_member == nullptr || down_.contains(from) || paused_.contains(from) || !is_member(to)) continue;
-        real::AdminClient admin(from_member->endpoint(), auth_token(), admin_tls());
-        const Status set = admin.set_link_faults(to, combined, std::chrono::seconds(1));
-        if (!set.ok()) {
-          record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), from, "note",
-                                                      "link faults on " + from_member->name + " failed: " +
-                                                          set.error().message});
-        }
+        if (from != to) pairs.emplace_back(from, to);
+      }
+    }
+    return pairs;
+  }
+
+  // Link faults through the sending member's transport (its Admin service): what `from` sends to `to` is
+  // delayed (link_delay, slow_node), lost, duplicated, reordered (a random extra delay per message, out of
+  // order) or clogged (held until the clog ends, in order). Faults on one pair combine as the sim's injector
+  // combines them (delays add, loss and duplicate probabilities compound, the largest jitter and the latest
+  // clog end win), and healing one leaves the others. Times are scaled like every scenario time. As for
+  // filters, only members' links can be hit, and a down or paused member is skipped.
+  void link_fault(uint64_t id, const Fault& fault, bool on) {
+    if (fault.kind == FaultKind::kClog) {
+      if (on) {
+        clog_ends_[id] = scenario_now() + fault.clog_for;
+      } else {
+        clog_ends_.erase(id);
+      }
+    }
+    for (const auto& [from, to] : link_pairs(fault)) {
+      std::map<uint64_t, Fault>& on_pair = link_faults_[{from, to}];
+      if (on) {
+        on_pair[id] = fault;
+      } else {
+        on_pair.erase(id);
+      }
+      real::LinkFaults combined;
+      double delivered = 1;
+      double single = 1;
+      Duration delay{};
+      Duration jitter{};
+      Duration clog{};
+      for (const auto& [fault_id, each] : on_pair) {
+        if (each.kind == FaultKind::kLinkDelay || each.kind == FaultKind::kSlowNode) delay += each.delay;
+        if (each.kind == FaultKind::kLinkLoss) delivered *= 1 - each.probability;
+        if (each.kind == FaultKind::kLinkDuplicate) single *= 1 - each.probability;
+        if (each.kind == FaultKind::kLinkReorder) jitter = std::max(jitter, each.jitter);
+        if (each.kind == FaultKind::kClog) clog = std::max(clog, clog_ends_.at(fault_id) - scenario_now());
+      }
+      if (on_pair.empty()) link_faults_.erase({from, to});
+      auto clamp_ms = [this](Duration d) {
+        const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(scaled(d)).count();
+        return static_cast<uint32_t>(std::clamp<int64_t>(ms, 0, real::kMaxLinkDelayMs));
+      };
+      combined.delay_ms = clamp_ms(delay);
+      combined.clog_ms = clamp_ms(clog);
+      const int64_t jitter_us = std::chrono::duration_cast<std::chrono::microseconds>(scaled(jitter)).count();
+      combined.reorder_jitter_us =
+          static_cast<uint32_t>(std::clamp<int64_t>(jitter_us, 0, int64_t{real::kMaxLinkDelayMs} * 1000));
+      combined.loss_probability = std::clamp(1 - delivered, 0.0, 1.0);
+      combined.duplicate_probability = std::clamp(1 - single, 0.0, 1.0);
+      combined.seed = Random(seed_).fork("real-link-faults", id).next_u64();
+      const real::ClusterMember* from_member = member(from);
+      if (from_member == nullptr || down_.contains(from) || paused_.contains(from) || !is_member(to)) continue;
+      real::AdminClient admin(from_member->endpoint(), auth_token(), admin_tls());
+      const Status set = admin.set_link_faults(to, combined, std::chrono::seconds(1));
+      if (!set.ok()) {
+        record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), from, "note",
+                                                    "link faults on " + from_member->name + " failed: " +
+                                                        set.error().message});
       }
     }
   }
@@ -759,6 +805,7 @@ class RealRun final : public RealHost {
   std::set<NodeId> paused_;
   std::map<NodeId, size_t> node_span_;
   std::map<std::pair<NodeId, NodeId>, std::map<uint64_t, Fault>> link_faults_;  // (from, to) -> active faults
+  std::map<uint64_t, Duration> clog_ends_;  // active clog fault -> when it ends, in scenario time
   Scope driver_scope_;  // last: its coroutines use everything above
 };
 

@@ -23,9 +23,12 @@
 //   pause (SIGSTOP/SIGCONT), kill_actor (the runtime's kill with a restart allowed), cluster_outage with
 //   "mode": "power" (every member of the cluster killed), isolate / partition / partition_one_way (each
 //   member's transport filter, set through its Admin service; client nodes share the driver's transport and
-//   are not cut), link_delay / link_loss / link_duplicate (the sending member's transport link faults, through
-//   the same Admin service; the delay scaled by time_scale, draws seeded from the run's seed). Every process
-//   started is killed when the run ends.
+//   are not cut), link_delay / link_loss / link_duplicate / link_reorder / clog (the sending member's transport
+//   link faults, through the same Admin service; times scaled by time_scale, draws seeded from the run's
+//   seed), slow_node (a delay on every link into and out of the node's process, at each sending member).
+//   Refused: clock_skew, storage_failure, wan_cut, cluster_outage "mode": "network" (no per-process clock or
+//   disk fault, and no kernel network shaping on this host). Every process started is killed when the run
+//   ends.
 #pragma once
 
 #include <functional>

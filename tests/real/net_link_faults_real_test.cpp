@@ -1,7 +1,9 @@
 // Link faults at the real transport: a delay holds what one node sends to a peer (and keeps its order), loss
-// drops it with seeded draws, duplication sends it twice; set in-process and through the Admin service.
+// drops it with seeded draws, duplication sends it twice, reorder jitter lets messages overtake each other, a
+// clog holds everything until it ends; set in-process and through the Admin service.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "real_backend/net/admin_client.h"
@@ -133,6 +135,65 @@ TEST_CASE("GrpcTransport link faults: duplicate 1.0 delivers every message twice
   for (const Message& message : at_b.messages) order.push_back(message.correlation);
   CHECK(order == std::vector<uint64_t>{1, 1, 2, 2, 3, 3});
   CHECK(t.a->stats().duplicated_by_link_fault == 3);
+}
+
+TEST_CASE("GrpcTransport link faults: 50 ms of reorder jitter delivers every message, some out of send order") {
+  TransportPair t;
+  TimedInbox at_b(t.loop);
+  t.b->bind(5, &at_b);
+  t.a->send(a_to_b(0));  // the stream first
+  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 1; }, kTestTimeout));
+  REQUIRE(t.a->set_link_faults(2, LinkFaults{.seed = 7, .reorder_jitter_us = 50'000}).ok());
+  const TimePoint sent_at = t.loop.now();
+  for (uint64_t i = 1; i <= 100; ++i) t.a->send(a_to_b(i));
+  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 101; }, kTestTimeout));
+  std::vector<uint64_t> order;
+  for (size_t i = 1; i < at_b.arrivals.size(); ++i) order.push_back(at_b.arrivals[i].first);
+  CHECK_FALSE(std::is_sorted(order.begin(), order.end()));
+  std::set<uint64_t> arrived(order.begin(), order.end());
+  CHECK(arrived.size() == 100);  // each exactly once
+  CHECK(t.a->stats().delayed_by_link_fault == 100);
+  // Clearing it restores per-pair order for what is sent next.
+  REQUIRE(t.a->set_link_faults(2, LinkFaults{}).ok());
+  for (uint64_t i = 101; i <= 120; ++i) t.a->send(a_to_b(i));
+  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 121; }, kTestTimeout));
+  for (size_t i = 101; i < at_b.arrivals.size(); ++i) CHECK(at_b.arrivals[i].first == i);
+  CHECK(at_b.arrivals[1].second - sent_at < std::chrono::seconds(2));
+}
+
+TEST_CASE("GrpcTransport link faults: a 400 ms clog set over the Admin service holds a->b until it ends, in order") {
+  TransportPair t;
+  TimedInbox at_b(t.loop);
+  TimedInbox at_a(t.loop);
+  t.a->bind(7, &at_a);
+  t.b->bind(5, &at_b);
+  t.a->send(a_to_b(0));
+  t.b->send(Message{{2, 5}, {1, 7}, 20, 99, "b->a"});
+  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 1 && at_a.arrivals.size() == 1; }, kTestTimeout));
+  AdminClient admin(local_endpoint(t.a->port()), "");
+  const TimePoint clogged_at = t.loop.now();
+  REQUIRE(admin.set_link_faults(2, LinkFaults{.clog_ms = 400}).ok());
+  for (uint64_t i = 1; i <= 3; ++i) {
+    t.a->send(a_to_b(i));
+    t.loop.run_for(std::chrono::milliseconds(100));  // sent at about 0, 100 and 200 ms into the clog
+  }
+  t.b->send(Message{{2, 5}, {1, 7}, 20, 100, "b->a"});  // the way back is not clogged
+  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 4 && at_a.arrivals.size() == 2; }, kTestTimeout));
+  CHECK(at_a.arrivals[1].second < at_b.arrivals[1].second);
+  for (size_t i = 1; i <= 3; ++i) {
+    CHECK(at_b.arrivals[i].first == i);
+    const Duration waited = at_b.arrivals[i].second - clogged_at;
+    INFO("message " << i << " arrived "
+                    << std::chrono::duration_cast<std::chrono::milliseconds>(waited).count() << " ms into the clog");
+    CHECK(waited >= std::chrono::milliseconds(390));  // all released when the clog ends, not before
+    CHECK(waited < std::chrono::seconds(2));
+  }
+  // After the clog ended (its time passed), messages go straight through again.
+  const TimePoint later = t.loop.now();
+  t.a->send(a_to_b(4));
+  REQUIRE(t.loop.run_until([&] { return at_b.arrivals.size() == 5; }, kTestTimeout));
+  CHECK(at_b.arrivals[4].second - later < std::chrono::milliseconds(300));
+  CHECK(admin.set_link_faults(2, LinkFaults{.clog_ms = kMaxLinkDelayMs + 1}).code() == Errc::kInvalidArgument);
 }
 
 }  // namespace

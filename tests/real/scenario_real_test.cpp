@@ -249,6 +249,46 @@ TEST_CASE("Real run: serving operations - a rolling upgrade, an AppMaster kill a
   }
 }
 
+TEST_CASE("Real run: slow_node, clog and link_reorder on a serving scenario become transport link faults") {
+  std::ifstream in(real_scenario_path("serving-appmaster-kill"));
+  Json scenario_json = Json::parse(in);
+  scenario_json.erase("$schema");
+  scenario_json["events"] = Json::parse(R"([
+    {"at": "5s", "fault": "slow_node", "target": "c1/worker0", "delay": "40ms", "for": "2s"},
+    {"at": "7s", "fault": "clog", "from": "c1/head0", "to": "c1/worker1", "for": "600ms"},
+    {"at": "8s", "fault": "link_reorder", "from": "c1/worker*", "to": "c1/worker*", "jitter": "5ms", "for": "2s"}
+  ])");
+  LoadResult loaded = load_scenario_json(scenario_json);
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  CHECK(real_world_problems(*loaded.scenario).empty());
+  Result<RunResult> result = run_real(*loaded.scenario, 1, "serving-links");
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const reports::RunRecord& record = result.value().record;
+  REQUIRE(record.faults.size() == 3);
+  CHECK(record.faults[0].kind == "slow_node");
+  CHECK(record.faults[1].kind == "clog");
+  CHECK(record.faults[2].kind == "link_reorder");
+  for (const reports::FaultSpan& fault : record.faults) {
+    REQUIRE(fault.end_ns);
+    CHECK(*fault.end_ns > fault.start_ns);
+  }
+  for (const reports::TraceEntry& note : record.notes) {
+    CHECK_THAT(note.detail, !Catch::Contains("link faults on"));  // every member's link faults were set
+  }
+  // Held at the members' transports: worker0's traffic both ways, the head's to worker1, the workers' among
+  // themselves — while every request still ended, answered within its deadline.
+  CHECK(record.figures.at("real.messages_delayed_by_link_fault") > 100);
+  const reports::RequestTotals totals = record.requests.totals();
+  CHECK(totals.issued >= 600);
+  CHECK(totals.lost == 0);
+  for (const reports::CheckResult& check : result.value().checks) {
+    INFO(check.name << ": " << check.summary);
+    CHECK(check.status != reports::CheckStatus::kFail);
+  }
+}
+
 TEST_CASE("Real run: a serving scenario whose faults hit the keeper node is refused, naming the event") {
   LoadResult loaded = load_scenario_file(real_scenario_path("serving-appmaster-kill"));
   REQUIRE(loaded.ok());
