@@ -73,18 +73,23 @@ void ServingClient::adopt(Resolution resolution) {
   }
   std::erase_if(proxies_, [](const auto& item) { return !item.second.listed && item.second.inflight == 0; });
   resolution_ = std::move(resolution);
+  listed_.clear();
+  for (const ClusterEntry& entry : resolution_.clusters) {
+    std::vector<ProxyState*>& states = listed_.emplace_back();
+    for (const Endpoint& endpoint : entry.proxies) states.push_back(&proxies_.at(endpoint));
+  }
 }
 
 void ServingClient::cluster_views(TimePoint now, std::vector<ClusterView>& views) const {
   views.clear();
-  for (const ClusterEntry& entry : resolution_.clusters) {
+  for (size_t i = 0; i < resolution_.clusters.size(); ++i) {
+    const ClusterEntry& entry = resolution_.clusters[i];
     ClusterView& view = views.emplace_back();
     view.cluster = entry.cluster;
     view.weight = entry.weight;
     view.total = static_cast<uint32_t>(entry.proxies.size());
-    for (const Endpoint& endpoint : entry.proxies) {
-      auto it = proxies_.find(endpoint);
-      if (it == proxies_.end() || !outlier_.ejected(it->second.outlier, now)) ++view.healthy;
+    for (const ProxyState* state : listed_[i]) {
+      if (!outlier_.ejected(state->outlier, now)) ++view.healthy;
     }
     if (auto stats = cluster_stats_.find(entry.cluster); stats != cluster_stats_.end()) {
       view.latency_ms = stats->second.latency_ms;
@@ -108,23 +113,21 @@ std::optional<Endpoint> ServingClient::choose(const std::vector<Endpoint>& tried
   };
   // Candidates per cluster: untried and not ejected; else untried (a last resort beats refusing).
   pool_.clear();
-  pool_start_.assign(1, 0);
-  auto has_candidates = [&](size_t i) { return pool_start_[i + 1] > pool_start_[i]; };
+  pool_range_.clear();
+  auto has_candidates = [&](size_t i) { return pool_range_[i].second > pool_range_[i].first; };
   for (size_t i = 0; i < views.size(); ++i) {
-    const ClusterEntry& entry = resolution_.clusters[i];
-    for (const Endpoint& endpoint : entry.proxies) {
-      if (was_tried(endpoint)) continue;
-      auto it = proxies_.find(endpoint);
-      if (it != proxies_.end() && outlier_.ejected(it->second.outlier, now)) continue;
-      pool_.push_back(endpoint);
+    const std::vector<Endpoint>& proxies = resolution_.clusters[i].proxies;
+    const size_t begin = pool_.size();
+    for (size_t j = 0; j < proxies.size(); ++j) {
+      if (!was_tried(proxies[j]) && !outlier_.ejected(listed_[i][j]->outlier, now)) pool_.push_back(proxies[j]);
     }
-    if (pool_.size() == pool_start_[i]) {
-      for (const Endpoint& endpoint : entry.proxies) {
+    if (pool_.size() == begin) {
+      for (const Endpoint& endpoint : proxies) {
         if (!was_tried(endpoint)) pool_.push_back(endpoint);
       }
-      if (pool_.size() > pool_start_[i] && shares[i] == 0 && views[i].weight > 0) shares[i] = 1e-6;
+      if (pool_.size() > begin && shares[i] == 0 && views[i].weight > 0) shares[i] = 1e-6;
     }
-    pool_start_.push_back(pool_.size());
+    pool_range_.emplace_back(begin, pool_.size());
     if (!has_candidates(i)) shares[i] = 0;
   }
   // After a timeout, prefer any other cluster that can take the retry.
@@ -155,8 +158,8 @@ std::optional<Endpoint> ServingClient::choose(const std::vector<Endpoint>& tried
     draw -= shares[i];
   }
   if (chosen == views.size()) return std::nullopt;
-  const Endpoint* pool = pool_.data() + pool_start_[chosen];
-  const size_t size = pool_start_[chosen + 1] - pool_start_[chosen];
+  const Endpoint* pool = pool_.data() + pool_range_[chosen].first;
+  const size_t size = pool_range_[chosen].second - pool_range_[chosen].first;
   if (size == 1) return pool[0];
   const size_t a = random_.below(size);
   size_t b = random_.below(size - 1);

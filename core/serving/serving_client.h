@@ -133,11 +133,14 @@ class ServingClient {
   uint64_t ejections_ = 0;
   uint64_t refusals_ = 0;
   size_t inflight_ = 0;
+  // listed_[i][j] is proxies_'s state of resolution_.clusters[i].proxies[j], rebuilt by adopt(). Safe to keep:
+  // proxies_ erases only unlisted entries, and its nodes do not move on rehash.
+  std::vector<std::vector<ProxyState*>> listed_;
   // choose()'s scratch, kept to spare a request its allocations: the candidates of cluster i are
-  // pool_[pool_start_[i] .. pool_start_[i + 1]).
+  // pool_[pool_range_[i].first .. pool_range_[i].second).
   std::vector<ClusterView> views_;
   std::vector<Endpoint> pool_;
-  std::vector<size_t> pool_start_;
+  std::vector<std::pair<size_t, size_t>> pool_range_;
   bool started_ = false;
   RpcEndpoint endpoint_;
   Scope scope_;  // last: the pull loop uses everything above
