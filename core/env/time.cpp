@@ -18,10 +18,13 @@ std::string format_duration(Duration d) {
     if (magnitude >= unit.ns) {
       if (ns % unit.ns == 0) {
         std::snprintf(buffer, sizeof buffer, "%lld%s", static_cast<long long>(ns / unit.ns), unit.suffix);
-      } else {
-        std::snprintf(buffer, sizeof buffer, "%.3f%s", static_cast<double>(ns) / static_cast<double>(unit.ns),
-                      unit.suffix);
+        return buffer;
       }
+      // Three decimals at most, without trailing zeros: "7.9min", not "7.900min".
+      int length = std::snprintf(buffer, sizeof buffer, "%.3f", static_cast<double>(ns) / static_cast<double>(unit.ns));
+      while (length > 0 && buffer[length - 1] == '0') --length;
+      if (length > 0 && buffer[length - 1] == '.') --length;
+      std::snprintf(buffer + length, sizeof buffer - static_cast<size_t>(length), "%s", unit.suffix);
       return buffer;
     }
   }

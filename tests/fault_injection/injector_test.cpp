@@ -138,7 +138,7 @@ TEST_CASE("Injector: an actor kill without an actor runtime is recorded as skipp
   CHECK_FALSE(injector.record_of(second).skipped);
 }
 
-TEST_CASE("Schedule: a fault with a duration heals itself; steps are noted in the trace") {
+TEST_CASE("Schedule: a fault with a duration heals itself, and steps are noted in the trace") {
   SimFixture t(2);
   FaultInjector injector(t.world);
   Schedule schedule;

@@ -97,7 +97,7 @@ TEST_CASE("CLI: run exits 0 when every check holds, writes the reports, and repl
   CHECK(replay.exit_status == 0);
 }
 
-TEST_CASE("CLI: run exits 1 when a check fails; sweep lists each failing seed with its replay command") {
+TEST_CASE("CLI: run exits 1 when a check fails, and sweep lists each failing seed with its replay command") {
   testing::TempDir dir("cli-fail");
   const std::string path = write_scenario(dir.path(), "failing", failing_scenario());
   const Outcome run = tandem("run " + path + " --no-reports");

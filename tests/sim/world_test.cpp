@@ -83,7 +83,7 @@ TEST_CASE("World: clock skew shifts what a node reads, not when its timers fire"
 // Far timers (16 ms or more ahead) wait in the world's timer wheel; they must fire exactly when and in the order
 // plain queueing would give, a cancelled one must never fire, and a timer set after run_until() looked past it
 // must still fire on time.
-TEST_CASE("World: far timers in the timer wheel fire in time order with near ones; cancelled ones never fire") {
+TEST_CASE("World: far timers in the timer wheel fire in time order with near ones, cancelled ones never fire") {
   SimFixture t(1);
   std::vector<std::pair<std::string, TimePoint>> fired;
   auto after = [&](std::string label, Duration delay) {
