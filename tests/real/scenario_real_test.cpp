@@ -304,6 +304,22 @@ TEST_CASE("Real run: a serving scenario whose faults hit the keeper node is refu
   REQUIRE(problems.size() == 1);
   CHECK_THAT(problems[0], Catch::Contains("events/1: fault \"crash\" hits node ops/keeper0, the serving keeper"));
   CHECK_THAT(problems[0], Catch::Contains("fix:"));
+
+  // A nemesis may draw the keeper too: known once the seed's plan is drawn, and refused before any process starts.
+  scenario_json["events"] = Json::array();
+  scenario_json["nemesis"] = Json::parse(
+      R"({"start": "1s", "end": "10s", "targets": ["ops/*"], "faults": [{"fault": "pause", "every": "2s", "for": "1s"}]})");
+  LoadResult drawn = load_scenario_json(scenario_json);
+  INFO(drawn.problems.to_string());
+  REQUIRE(drawn.ok());
+  CHECK(real_world_problems(*drawn.scenario).empty());
+  RealRunOptions options;
+  options.work_dir = "/nonexistent";  // nothing may be written or started
+  options.tandem_binary = "/nonexistent/tandem";
+  Result<RunResult> refused = run_scenario_real(*drawn.scenario, options);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.code() == Errc::kInvalidArgument);
+  CHECK_THAT(refused.error().message, Catch::Contains("hits node ops/keeper0, the serving keeper"));
 }
 
 }  // namespace
