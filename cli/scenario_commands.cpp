@@ -38,8 +38,9 @@ Exit status: 0 when every check holds, 1 when one fails (or the scenario is inva
 
 Options:
   --world sim|real    sim (default): the deterministic simulation. real: `tandem head`/`tandem node` processes on
-                      127.0.0.1 with real faults (kill -9, SIGSTOP); today for "automl" services, with crash,
-                      pause, kill_actor and power cluster_outage faults (docs/real_backend.md)
+                      127.0.0.1 with real faults (kill -9, SIGSTOP, transport cuts and link faults); for
+                      "automl" and "serving" services and serving "op" events; what it cannot run is refused
+                      before anything starts (docs/real_backend.md)
   --time-scale X      real world only: scenario seconds per real second (default 1; 10 runs a 60 s scenario
                       in about 6 s, with every time in it divided by 10)
   --seed N            run with this seed instead of the scenario's
