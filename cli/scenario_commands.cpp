@@ -181,6 +181,12 @@ int execute_run(const char* command, const RunArgs& args) {
       args.out.value_or("tandem-out/" + scenario->name + "-seed" + std::to_string(seed) + (args.real ? "-real" : ""));
   if (args.real) {
 #if TANDEM_HAS_REAL_BACKEND
+    // Refused before anything is created or started: every problem by its pointer, with its fix.
+    if (const std::vector<std::string> problems = scenarios::real_world_problems(*scenario); !problems.empty()) {
+      std::fprintf(stderr, "tandem %s: %s cannot run on the real world:\n", command, scenario->name.c_str());
+      for (const std::string& problem : problems) std::fprintf(stderr, "  %s\n", problem.c_str());
+      return 1;
+    }
     scenarios::RealRunOptions real_options;
     real_options.seed = args.seed;
     real_options.time_scale = args.time_scale;
