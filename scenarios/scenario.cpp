@@ -873,6 +873,14 @@ class Loader {
         problems_.add(s.child(key),
                       "needs a service of kind \"serving\", and this scenario has none; add one or remove it");
       };
+      const bool autoscales = std::any_of(scenario.services.begin(), scenario.services.end(),
+                                          [](const auto& spec) { return spec->autoscales(); });
+      // An autoscaler check on a fixed replica count could only say "not evaluated": refuse it up front.
+      auto needs_autoscaler = [&](std::string_view key) {
+        if (!has_serving) return needs_serving(key);
+        problems_.add(s.child(key), "needs a serving service that autoscales, and none does; give the service "
+                                    "\"autoscale\": {\"mode\": \"reactive\"} (or \"predictive\"), or remove it");
+      };
       if (auto v = s.boolean("upgrade_safety", Need::kOptional)) {
         if (*v && !has_serving) needs_serving("upgrade_safety");
         expect.serving.upgrade_safety = *v;
@@ -886,11 +894,11 @@ class Loader {
         expect.serving.discovery_convergence = *v;
       }
       if (auto v = s.boolean("autoscaler_bounds", Need::kOptional)) {
-        if (*v && !has_serving) needs_serving("autoscaler_bounds");
+        if (*v && !autoscales) needs_autoscaler("autoscaler_bounds");
         expect.serving.autoscaler_bounds = *v;
       }
       if (const Json* flapping = s.optional("autoscaler_flapping")) {
-        if (!has_serving) needs_serving("autoscaler_flapping");
+        if (!autoscales) needs_autoscaler("autoscaler_flapping");
         ObjectReader f(*flapping, s.child("autoscaler_flapping"), problems_, "autoscaler flapping expectations");
         reports::FlappingExpectation spec;
         if (auto v = f.integer("max_direction_changes", Need::kRequired, 0, kMaxDirectionChanges, "reversals",

@@ -81,6 +81,8 @@ class ServiceSpec {
   // True when the service runs actors on the actor runtime: then "kill_actor" faults are allowed, and the
   // instance installs FaultInjector::set_actor_kill_hook.
   virtual bool runs_actors() const { return false; }
+  // True when the service sets its own replica count (an autoscaler): the autoscaler checks judge it.
+  virtual bool autoscales() const { return false; }
   // For `tandem explore` (scenarios/explore/explorer.h): the actor names a "kill_actor" fault may target, and
   // complete "op" events (every field but "at") it may interleave with the faults it generates. A kind that
   // offers none leaves both empty.

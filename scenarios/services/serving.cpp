@@ -393,6 +393,7 @@ class ServingSpecImpl final : public ServiceSpec {
     return std::make_unique<ServingInstance>(config_, context);
   }
   bool runs_actors() const override { return true; }
+  bool autoscales() const override { return config_.spec.autoscale.mode != sv::AutoscaleMode::kOff; }
   // Each cluster's AppMaster is what the seed's failure stories kill.
   std::vector<std::string> explore_actor_targets() const override {
     std::vector<std::string> actors;

@@ -249,6 +249,24 @@ TEST_CASE("Serving kind: autoscaler_flapping expectations are refused with their
                               "this scenario has none; add one or remove it");
 }
 
+TEST_CASE("Serving kind: autoscaler checks on a service that does not autoscale are refused before the run") {
+  Json doc = square_wave_autoscale(true);
+  const Json autoscale = doc["services"][0]["autoscale"];
+  doc["services"][0].erase("autoscale");
+  CHECK(first_problem(doc) ==
+        "/expect/serving/autoscaler_bounds: needs a serving service that autoscales, and none does; give the "
+        "service \"autoscale\": {\"mode\": \"reactive\"} (or \"predictive\"), or remove it");
+  doc["expect"]["serving"].erase("autoscaler_bounds");
+  CHECK(first_problem(doc).rfind("/expect/serving/autoscaler_flapping: needs a serving service that autoscales", 0) ==
+        0);
+  doc["services"][0]["autoscale"] = autoscale;
+  doc["services"][0]["autoscale"]["mode"] = "off";
+  CHECK(first_problem(doc).rfind("/expect/serving/autoscaler_flapping: needs a serving service that autoscales", 0) ==
+        0);
+  doc["services"][0]["autoscale"]["mode"] = "reactive";
+  CHECK(first_problem(doc) == "(none)");
+}
+
 std::string ms(int64_t value) { return std::to_string(value) + "ms"; }
 
 template <typename T>
@@ -267,7 +285,8 @@ Json generate_serving() {
   service["proxies_per_cluster"] = *rc::gen::inRange(1, 3);
   service["upgrade"] = {{"step", *rc::gen::inRange(1, 3)}, {"max_unavailable", *rc::gen::inRange(1, 3)},
                         {"max_surge", *rc::gen::inRange(0, 2)}, {"validation_requests", *rc::gen::inRange(1, 10)}};
-  if (*rc::gen::arbitrary<bool>()) {
+  const bool autoscaled = *rc::gen::arbitrary<bool>();
+  if (autoscaled) {
     const int low = *rc::gen::inRange(1, 3);
     service["autoscale"] = {{"mode", pick<std::string>({"reactive", "predictive"})}, {"min_replicas", low},
                             {"max_replicas", low + *rc::gen::inRange(0, 4)}, {"tick", "500ms"},
@@ -303,12 +322,12 @@ Json generate_serving() {
     doc["events"].push_back(event);
   }
   doc["expect"] = {{"availability", {{"overall", 0.0}}},
-                   {"serving",
-                    {{"upgrade_safety", true},
-                     {"single_acting_appmaster", true},
-                     {"autoscaler_bounds", true},
-                     {"autoscaler_flapping",
-                      {{"max_direction_changes", *rc::gen::inRange(0, 4)}, {"window", ms(*rc::gen::inRange<int64_t>(1, 20000))}}}}}};
+                   {"serving", {{"upgrade_safety", true}, {"single_acting_appmaster", true}}}};
+  if (autoscaled) {  // the loader refuses autoscaler checks on a fixed replica count
+    doc["expect"]["serving"]["autoscaler_bounds"] = true;
+    doc["expect"]["serving"]["autoscaler_flapping"] = {
+        {"max_direction_changes", *rc::gen::inRange(0, 4)}, {"window", ms(*rc::gen::inRange<int64_t>(1, 20000))}};
+  }
   return doc;
 }
 
