@@ -246,3 +246,52 @@ TEST_CASE("AutoML: a proxy restart keeps its jobs and never reuses a job id") {
 
 }  // namespace
 }  // namespace tandem::apps::automl
+
+namespace tandem::apps::automl {
+namespace {
+
+TEST_CASE("AutoML: a submit with a submission key makes one job, however often it is sent") {
+  RuntimeFixture t(gpu_cluster());
+  Service s(t);
+  JobSpec spec = make_spec("titanic", 3);
+  spec.submission_key = "nightly-2026-11-24";
+  const std::string first = t.ok(t.await([&](RuntimeClient&) { return s.client.submit(spec); }));
+  const std::string again = t.ok(t.await([&](RuntimeClient&) { return s.client.submit(spec); }));
+  CHECK(again == first);
+  JobSpec other = make_spec("mnist", 2);
+  other.submission_key = spec.submission_key;
+  Result<std::string> reused = t.await([&](RuntimeClient&) { return s.client.submit(other); });
+  CHECK(reused.code() == Errc::kFailedPrecondition);
+  CHECK_THAT(reused.error().message, Catch::Contains("nightly-2026-11-24") && Catch::Contains(first));
+  other.submission_key = "has space";
+  CHECK(t.await([&](RuntimeClient&) { return s.client.submit(other); }).code() == Errc::kInvalidArgument);
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return s.client.list_jobs(); })) == std::vector<std::string>{first});
+}
+
+// The proxy is killed (and restarted) at a sweep of moments during a submit: before the job is stored, between
+// storing and answering, after answering. Whenever the client's answer is lost it retries with the same key, and
+// every moment ends with exactly one job, the one the client was told, finished on the true best.
+TEST_CASE("AutoML: a submit whose proxy dies mid-call is retried and runs exactly one job") {
+  size_t retried = 0;
+  for (int delay_us : {200, 500, 1000, 1500, 2000, 3000, 4000, 6000, 8000, 12000}) {
+    CAPTURE(delay_us);
+    RuntimeFixture t(gpu_cluster());
+    Service s(t);
+    const JobSpec spec = make_spec("titanic", 4);
+    auto submitted = t.start(s.client.submit(spec));
+    t.run_for(std::chrono::microseconds(delay_us));
+    auto killed = t.start(t.client().kill_actor(s.proxy.id(), /*no_restart=*/false));
+    REQUIRE(t.run_until([&] { return submitted->has_value() && killed->has_value(); }, std::chrono::minutes(2)));
+    const std::string job = t.ok(std::move(**submitted));
+    const std::vector<std::string> jobs = t.ok(t.await([&](RuntimeClient&) { return s.client.list_jobs(); }));
+    CHECK(jobs == std::vector<std::string>{job});
+    const JobStatus done = t.ok(t.await([&](RuntimeClient&) { return s.client.wait(job, std::chrono::minutes(5)); }));
+    CHECK(done.state == JobState::kSucceeded);
+    CHECK(*done.best == true_best(spec));
+    if (s.client.submit_retries() > 0) ++retried;
+  }
+  CHECK(retried > 0);  // some kill landed while the submit was in flight
+}
+
+}  // namespace
+}  // namespace tandem::apps::automl

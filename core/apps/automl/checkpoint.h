@@ -37,6 +37,10 @@ struct Checkpoint {
 inline std::string job_key(const AutoMLConfig& config, const std::string& job) {
   return config.key_prefix + "job/" + job;
 }
+// The job id a submission key was given (see JobSpec::submission_key).
+inline std::string submission_key(const AutoMLConfig& config, const std::string& key) {
+  return config.key_prefix + "submission/" + key;
+}
 inline std::string checkpoint_key(const AutoMLConfig& config, const std::string& job) {
   return config.key_prefix + "ckpt/" + job;
 }

@@ -1,5 +1,6 @@
 #include "core/apps/automl/job.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -23,6 +24,11 @@ Error invalid(std::string message) { return Error{Errc::kInvalidArgument, std::m
 Status validate(const JobSpec& spec) {
   if (spec.dataset.empty() || spec.dataset.size() > kMaxNameBytes) {
     return invalid("dataset must be 1.." + std::to_string(kMaxNameBytes) + " bytes; name the data to train on");
+  }
+  if (spec.submission_key.size() > kMaxSubmissionKeyBytes ||
+      std::any_of(spec.submission_key.begin(), spec.submission_key.end(), [](char c) { return c <= ' ' || c > '~'; })) {
+    return invalid("submission_key must be at most " + std::to_string(kMaxSubmissionKeyBytes) +
+                   " bytes of printable ASCII without spaces (or empty)");
   }
   if (spec.candidates.empty()) {
     return invalid("candidates is empty; an AutoML job needs at least one candidate to train and evaluate");

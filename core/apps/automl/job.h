@@ -51,12 +51,17 @@ struct CostModel {
   TANDEM_CODEC_FIELDS(median_ms, sigma)
 };
 
-// A request: search `candidates` on `dataset`.
+inline constexpr size_t kMaxSubmissionKeyBytes = 128;
+
+// A request: search `candidates` on `dataset`. `submission_key` makes a submit idempotent: the proxy runs one job
+// per key, so a client that retries a submit whose answer it lost gets the same job id back (AutoMLClient fills
+// it when empty; printable ASCII without spaces, at most kMaxSubmissionKeyBytes).
 struct JobSpec {
   std::string dataset = "default";
   std::vector<Candidate> candidates;
   CostModel cost;
-  TANDEM_CODEC_FIELDS(dataset, candidates, cost)
+  std::string submission_key;
+  TANDEM_CODEC_FIELDS(dataset, candidates, cost, submission_key)
 };
 
 enum class JobState : uint8_t { kRunning = 0, kSucceeded, kFailed };

@@ -49,8 +49,19 @@ Task<Status> Proxy::start() {
     Result<JobSpec> decoded = runtime::decode<JobSpec>(*spec.value());
     if (!decoded.ok()) co_return Error{Errc::kInvalidArgument, "AutoML job " + id + ": " + decoded.error().message};
     const uint64_t number = job_number(id);
-    jobs_[id] = Job{number, decoded.value().candidates.size(), false};
     next_job_ = std::max(next_job_, number + 1);
+    if (!decoded.value().submission_key.empty()) {
+      // A submit that stored its job but died before claiming its key: claim it now, unless a retry of the
+      // same submission already made another job, which makes this one a duplicate to forget.
+      Result<bool> owned = co_await claim(decoded.value().submission_key, id);
+      if (!owned.ok()) co_return owned.error();
+      if (!owned.value()) {
+        Result<bool> deleted = co_await client.kv_delete(key);
+        if (!deleted.ok()) co_return deleted.error();
+        continue;
+      }
+    }
+    jobs_[id] = Job{number, decoded.value().candidates.size(), false};
   }
   context_.spawn(supervise());
   co_return Status{};
@@ -63,18 +74,38 @@ Task<Result<std::string>> Proxy::submit(JobSpec spec) {
     co_return Error{Errc::kInvalidArgument, "the job spec encodes to " + std::to_string(bytes.size()) +
                                                 " bytes, more than kMaxJobSpecBytes; split it into several jobs"};
   }
+  const std::string& key = spec.submission_key;
+  if (!key.empty()) {
+    // A retry of a submission already made: answer with its job (the first attempt creates its trainer, or
+    // supervise() does).
+    Result<std::optional<std::string>> earlier = co_await job_of_key(key, bytes);
+    if (!earlier.ok()) co_return earlier.error();
+    if (earlier.value()) co_return *earlier.value();
+  }
   std::string id;
+  uint64_t number = 0;
   for (int attempt = 0;; ++attempt) {
     if (attempt == kMaxIdAttempts) co_return Error{Errc::kInternal, "no free AutoML job id after 1000 attempts"};
-    const uint64_t number = next_job_++;
+    number = next_job_++;
     id = job_id(number);
     Result<bool> stored = co_await context_.client().kv_put_if_absent(job_key(config_, id), bytes);
     if (!stored.ok()) co_return stored.error();
-    if (stored.value()) {
-      jobs_[id] = Job{number, spec.candidates.size(), false};
-      break;
+    if (stored.value()) break;
+  }
+  if (!key.empty()) {
+    // Stored first, claimed second: a proxy that dies in between finds the job in start() and claims it then.
+    Result<bool> owned = co_await claim(key, id);
+    if (!owned.ok()) co_return owned.error();  // the job stays unlisted; start() settles it
+    if (!owned.value()) {
+      // A concurrent retry of this submission claimed the key first: its job is the one.
+      (void)co_await context_.client().kv_delete(job_key(config_, id));
+      Result<std::optional<std::string>> winner = co_await job_of_key(key, bytes);
+      if (!winner.ok()) co_return winner.error();
+      if (!winner.value()) co_return Error{Errc::kInternal, "submission key \"" + key + "\" was claimed and lost"};
+      co_return *winner.value();
     }
   }
+  jobs_[id] = Job{number, spec.candidates.size(), false};
   Status trainer = co_await ensure_trainer(id);
   if (!trainer.ok() && permanent(trainer.code())) {
     const std::string error = "its trainer cannot be created: " + trainer.error().message;
@@ -82,6 +113,33 @@ Task<Result<std::string>> Proxy::submit(JobSpec spec) {
     co_return Error{trainer.code(), "AutoML job " + id + " failed: " + error};
   }
   // Any other failure is transient: supervise() creates the trainer later.
+  co_return id;
+}
+
+Task<Result<bool>> Proxy::claim(const std::string& key, const std::string& job) {
+  Result<bool> claimed = co_await context_.client().kv_put_if_absent(submission_key(config_, key), Bytes(job));
+  if (!claimed.ok() || claimed.value()) co_return claimed;
+  Result<std::optional<Bytes>> owner = co_await context_.client().kv_get(submission_key(config_, key));
+  if (!owner.ok()) co_return owner.error();
+  co_return owner.value() && *owner.value() == job;  // claimed by this job before (a retried claim)
+}
+
+Task<Result<std::optional<std::string>>> Proxy::job_of_key(const std::string& key, const Bytes& spec) {
+  Result<std::optional<Bytes>> owner = co_await context_.client().kv_get(submission_key(config_, key));
+  if (!owner.ok()) co_return owner.error();
+  if (!owner.value()) co_return std::nullopt;
+  const std::string id = *owner.value();
+  Result<std::optional<Bytes>> stored = co_await context_.client().kv_get(job_key(config_, id));
+  if (!stored.ok()) co_return stored.error();
+  if (stored.value() && *stored.value() != spec) {
+    co_return Error{Errc::kFailedPrecondition, "submission key \"" + key + "\" was used for another job spec (" +
+                                                   id + "); give a new job a new key"};
+  }
+  const auto [known, added] = jobs_.try_emplace(id);
+  if (added && stored.value()) {
+    Result<JobSpec> decoded = runtime::decode<JobSpec>(*stored.value());
+    known->second = Job{job_number(id), decoded.ok() ? decoded.value().candidates.size() : 0, false};
+  }
   co_return id;
 }
 

@@ -1,5 +1,7 @@
 #include "core/apps/automl/service.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <utility>
 
 #include "core/apps/automl/checkpoint.h"
@@ -61,6 +63,9 @@ Task<Result<runtime::ActorHandle>> deploy(runtime::RuntimeClient& client, AutoML
 AutoMLClient::AutoMLClient(runtime::RuntimeClient& client, std::string proxy_name, Duration call_timeout)
     : client_(client), proxy_name_(std::move(proxy_name)) {
   call_options_.timeout = call_timeout;
+  char base[24];
+  std::snprintf(base, sizeof base, "c%016llx", static_cast<unsigned long long>(client_.env().random.next_u64()));
+  key_base_ = base;
 }
 
 Task<Status> AutoMLClient::connect() {
@@ -78,8 +83,26 @@ Task<Status> AutoMLClient::connect() {
 }
 
 Task<Result<std::string>> AutoMLClient::submit(JobSpec spec) {
-  if (Status connected = co_await connect(); !connected.ok()) co_return connected.error();
-  co_return co_await proxy_.call_with<std::string>(call_options_, "submit", spec);
+  if (spec.submission_key.empty()) spec.submission_key = key_base_ + "-" + std::to_string(++submitted_);
+  // Worth another try: the proxy died or restarts, its node was unreachable, or the call timed out.
+  auto transient = [](Errc code) {
+    return code == Errc::kPeerDied || code == Errc::kUnreachable || code == Errc::kTimeout ||
+           code == Errc::kUnavailable;
+  };
+  Duration backoff = std::chrono::milliseconds(100);
+  for (int attempt = 1;; ++attempt) {
+    Result<std::string> id = Error{Errc::kUnavailable, ""};
+    if (Status connected = co_await connect(); !connected.ok()) {
+      id = connected.error();
+    } else {
+      id = co_await proxy_.call_with<std::string>(call_options_, "submit", spec);
+      if (id.code() == Errc::kPeerDied || id.code() == Errc::kUnreachable) proxy_ = {};  // look it up again
+    }
+    if (id.ok() || !transient(id.code()) || attempt == kSubmitAttempts) co_return id;
+    ++submit_retries_;
+    co_await sleep(client_.env().clock, backoff);
+    backoff = std::min<Duration>(backoff * 2, std::chrono::seconds(2));
+  }
 }
 
 Task<Result<JobStatus>> AutoMLClient::status(std::string job) {

@@ -36,7 +36,12 @@ class AutoMLClient {
 
   // Looks the proxy up by name (kNotFound when the service is not deployed).
   Task<Status> connect();
+  // Submits a job, retrying (up to kSubmitAttempts, backing off from 100 ms to 2 s) when the proxy died, was
+  // unreachable, busy or slow; the spec's submission_key (one of this client's own when empty) makes the retries
+  // safe: the proxy runs one job per key and answers a retry with its id.
+  static constexpr int kSubmitAttempts = 6;
   Task<Result<std::string>> submit(JobSpec spec);
+  uint64_t submit_retries() const { return submit_retries_; }
   Task<Result<JobStatus>> status(std::string job);
   Task<Result<std::vector<std::string>>> list_jobs();
   // Polls status() every `poll` until the job ends (SUCCEEDED or FAILED); kTimeout with the last status.
@@ -47,6 +52,9 @@ class AutoMLClient {
   std::string proxy_name_;
   runtime::CallOptions call_options_;
   runtime::ActorHandle proxy_;
+  std::string key_base_;  // "c<16 hex digits>", drawn from the node's seeded stream: distinct per client
+  uint64_t submitted_ = 0;
+  uint64_t submit_retries_ = 0;
 };
 
 }  // namespace tandem::apps::automl
