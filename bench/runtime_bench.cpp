@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -298,11 +299,18 @@ void BM_ActorCreation(benchmark::State& state) {
   state.counters["bytes/actor"] = bytes_per_actor;
 }
 
-BENCHMARK(BM_ActorCallsSync1to1)->Name("actor_calls/sync_1to1")->Arg(10'000)->ArgName("calls")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ActorCallsAsync1to1)->Name("actor_calls/async_1to1")->Arg(1'000)->ArgName("batch")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ActorCallsAsyncNtoN)->Name("actor_calls/async_NtoN")->Args({16, 1'000})->ArgNames({"n", "batch"})->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_TasksAsync)->Name("tasks/async")->Arg(1'000)->ArgName("batch")->UseRealTime()->Unit(benchmark::kMillisecond);
-BENCHMARK(BM_ActorCreation)->Name("actors/create")->Arg(1'000)->Arg(10'000)->ArgName("actors")->UseRealTime()->Unit(benchmark::kMillisecond);
+// TANDEM_BENCH_ITERATIONS=n fixes the iteration count, for instruction counts that compare across builds: run
+// callgrind with --collect-atstart=no --toggle-collect='*BM_ActorCallsAsyncNtoN*' at two counts (say 2 and 6);
+// the difference divided by the calls in between is the cost per call without the set-up.
+void fixed_iterations(benchmark::internal::Benchmark* benchmark) {
+  if (const char* iterations = std::getenv("TANDEM_BENCH_ITERATIONS")) benchmark->Iterations(std::atoll(iterations));
+}
+
+BENCHMARK(BM_ActorCallsSync1to1)->Apply(fixed_iterations)->Name("actor_calls/sync_1to1")->Arg(10'000)->ArgName("calls")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ActorCallsAsync1to1)->Apply(fixed_iterations)->Name("actor_calls/async_1to1")->Arg(1'000)->ArgName("batch")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ActorCallsAsyncNtoN)->Apply(fixed_iterations)->Name("actor_calls/async_NtoN")->Args({16, 1'000})->ArgNames({"n", "batch"})->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_TasksAsync)->Apply(fixed_iterations)->Name("tasks/async")->Arg(1'000)->ArgName("batch")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ActorCreation)->Apply(fixed_iterations)->Name("actors/create")->Arg(1'000)->Arg(10'000)->ArgName("actors")->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace tandem::bench

@@ -22,6 +22,27 @@ void RpcEndpoint::serve(uint32_t method, Handler handler) {
   TANDEM_CHECK(inserted, "an RPC method was registered twice on one endpoint");
 }
 
+void RpcEndpoint::serve_posts(uint32_t kind, PostHandler handler) {
+  TANDEM_CHECK(kind >= kFirstMethod, "post kinds below kFirstMethod are reserved");
+  TANDEM_CHECK(handlers_.count(kind) == 0, "a post kind is also an RPC method on this endpoint");
+  const bool inserted = post_handlers_.emplace(kind, std::move(handler)).second;
+  TANDEM_CHECK(inserted, "a post kind was registered twice on one endpoint");
+}
+
+void RpcEndpoint::on_bounce(uint32_t kind, BounceHandler handler) {
+  TANDEM_CHECK(kind >= kFirstMethod, "post kinds below kFirstMethod are reserved");
+  const bool inserted = bounce_handlers_.emplace(kind, std::move(handler)).second;
+  TANDEM_CHECK(inserted, "a bounce handler was registered twice on one endpoint");
+}
+
+uint64_t RpcEndpoint::post(Address to, uint32_t kind, Bytes payload) {
+  TANDEM_CHECK(kind >= kFirstMethod, "post kinds below kFirstMethod are reserved");
+  // Drawn from the call ids: a kNotFound reply from an endpoint that does not serve the kind matches no call.
+  const uint64_t correlation = next_call_id_++;
+  transport_.send(Message{address_, to, kind, correlation, std::move(payload)});
+  return correlation;
+}
+
 struct RpcEndpoint::CallAwaiter {
   RpcEndpoint& endpoint;
   uint64_t call_id;
@@ -88,6 +109,12 @@ void RpcEndpoint::on_message(Message&& message) {
     }
     return;
   }
+  if (!post_handlers_.empty()) {
+    if (auto post = post_handlers_.find(message.kind); post != post_handlers_.end()) {
+      post->second(message.from, message.correlation, std::move(message.payload));
+      return;
+    }
+  }
   auto it = handlers_.find(message.kind);
   if (it == handlers_.end()) {
     reply(message.from, message.correlation,
@@ -99,6 +126,11 @@ void RpcEndpoint::on_message(Message&& message) {
 
 void RpcEndpoint::on_undeliverable(Message&& message, Errc reason) {
   if (message.kind == kReplyKind) return;  // the caller is gone; nobody waits for this reply
+  if (auto bounce = bounce_handlers_.find(message.kind); bounce != bounce_handlers_.end()) {
+    bounce->second(message.to, message.correlation, reason);
+    return;
+  }
+  if (post_handlers_.count(message.kind) > 0) return;  // a post this endpoint also serves: nobody waits for it
   complete(message.correlation,
            Error{reason, reason == Errc::kUnreachable ? "node " + std::to_string(message.to.node) + " is down"
                                                       : "no endpoint at " + to_string(message.to)});

@@ -13,6 +13,11 @@
 // - Wire format (the same bytes in every world): a request is Message{kind = method, correlation = call id,
 //   payload = request bytes}; a reply is Message{kind = kReplyKind, correlation = call id, payload = one status
 //   byte (Errc) followed by the value bytes or the error message}.
+// - Posts: one-way messages on the same port, for protocols that batch (no reply, no deadline, no bookkeeping
+//   here). post() sends Message{kind, correlation, payload} with a fresh correlation (drawn from the call ids,
+//   so a kNotFound reply from an endpoint that does not serve the kind matches no call) and returns it. The
+//   receiver's post handler for that kind runs inline when it arrives. When the transport reports a post
+//   undeliverable, the sender's bounce handler for its kind hears of it (nothing when none is registered).
 #pragma once
 
 #include <cstdint>
@@ -49,6 +54,13 @@ class RpcEndpoint final : public Receiver {
   // Calls `method` at `to` and waits at most `timeout` for the reply.
   Task<Result<Bytes>> call(Address to, uint32_t method, Bytes request, Duration timeout);
 
+  // One-way messages (see the contract above). Kinds share the method id space and must be >= kFirstMethod.
+  using PostHandler = std::function<void(Address from, uint64_t correlation, Bytes payload)>;
+  using BounceHandler = std::function<void(Address to, uint64_t correlation, Errc reason)>;
+  void serve_posts(uint32_t kind, PostHandler handler);
+  void on_bounce(uint32_t kind, BounceHandler handler);
+  uint64_t post(Address to, uint32_t kind, Bytes payload);
+
   // Calls still waiting for a reply.
   size_t pending_calls() const { return pending_.size(); }
 
@@ -71,6 +83,8 @@ class RpcEndpoint final : public Receiver {
   Address address_;
   uint64_t next_call_id_ = 1;
   std::unordered_map<uint32_t, Handler> handlers_;   // looked up, never iterated
+  std::unordered_map<uint32_t, PostHandler> post_handlers_;      // looked up, never iterated
+  std::unordered_map<uint32_t, BounceHandler> bounce_handlers_;  // looked up, never iterated
   std::unordered_map<uint64_t, Pending> pending_;    // looked up, never iterated
   Scope server_tasks_;                               // last: handlers die before the state they use
 };

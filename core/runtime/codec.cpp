@@ -22,57 +22,33 @@ std::string_view wire_tag_name(uint8_t tag) {
 
 // --- Encoder ---------------------------------------------------------------------------------------------
 
-void Encoder::varint_long(uint64_t value) {
-  while (value >= 0x80) {
-    out_.push_back(static_cast<char>((value & 0x7f) | 0x80));
-    value >>= 7;
-  }
-  out_.push_back(static_cast<char>(value));
+void Encoder::grow(size_t bytes) {
+  // 15 bytes first: the small-string buffer, so tiny encodings (one int argument) allocate nothing.
+  out_.resize(std::max({size_ + bytes, 2 * out_.size(), size_t{15}}));
 }
-
-void Encoder::write_signed(int64_t value) {
-  if (value >= 0) {
-    write_unsigned(static_cast<uint64_t>(value));
-    return;
-  }
-  tag(WireTag::kNegative);
-  varint(~static_cast<uint64_t>(value));  // -(v + 1), exact for INT64_MIN too
-}
-
-void Encoder::write_bool(bool value) { tag(value ? WireTag::kTrue : WireTag::kFalse); }
 
 void Encoder::write_double(double value) {
-  tag(WireTag::kDouble);
+  char* at = room(9);
+  *at++ = static_cast<char>(WireTag::kDouble);
   const uint64_t bits = std::bit_cast<uint64_t>(value);
-  for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  for (int i = 0; i < 8; ++i) *at++ = static_cast<char>((bits >> (8 * i)) & 0xff);
+  size_ += 9;
 }
-
-void Encoder::write_bytes(std::string_view bytes) {
-  TANDEM_CHECK(bytes.size() <= kMaxCodecStringBytes, "encoding a string longer than kMaxCodecStringBytes");
-  tag(WireTag::kBytes);
-  varint(bytes.size());
-  out_.append(bytes);
-}
-
-void Encoder::write_none() { tag(WireTag::kNone); }
 
 void Encoder::begin_list(uint64_t count) {
   TANDEM_CHECK(count <= kMaxCodecElements, "encoding a list longer than kMaxCodecElements");
-  tag(WireTag::kList);
-  varint(count);
+  char* at = room(11);
+  *at++ = static_cast<char>(WireTag::kList);
+  size_ = static_cast<size_t>(put_varint(at, count) - out_.data());
 }
 
 void Encoder::begin_map(uint64_t count) {
   TANDEM_CHECK(count <= kMaxCodecElements, "encoding a map larger than kMaxCodecElements");
-  tag(WireTag::kMap);
-  varint(count);
+  char* at = room(11);
+  *at++ = static_cast<char>(WireTag::kMap);
+  size_ = static_cast<size_t>(put_varint(at, count) - out_.data());
 }
 
-void Encoder::begin_record(uint64_t field_count) {
-  TANDEM_CHECK(field_count <= kMaxCodecElements, "encoding a record with too many fields");
-  tag(WireTag::kRecord);
-  varint(field_count);
-}
 
 // --- Decoder ---------------------------------------------------------------------------------------------
 

@@ -26,9 +26,11 @@
 //   reject values it does not define.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <map>
 #include <optional>
@@ -66,41 +68,71 @@ enum class WireTag : uint8_t {
 // "unsigned integer", "string", ... for error messages.
 std::string_view wire_tag_name(uint8_t tag);
 
-// The hot primitives (tags, one-byte varints) are inline; anything longer or malformed takes an out-of-line path.
+// The hot primitives (tags, varints) are inline and write through a cursor into a buffer grown ahead (no
+// per-byte capacity checks); anything long or malformed takes an out-of-line path.
 class Encoder {
  public:
   void write_unsigned(uint64_t value) {
-    if (value < 0x80) {
-      const char bytes[2] = {static_cast<char>(WireTag::kUnsigned), static_cast<char>(value)};
-      out_.append(bytes, 2);
+    char* at = room(11);
+    *at++ = static_cast<char>(WireTag::kUnsigned);
+    size_ = static_cast<size_t>(put_varint(at, value) - out_.data());
+  }
+  void write_signed(int64_t value) {
+    if (value >= 0) {
+      write_unsigned(static_cast<uint64_t>(value));
       return;
     }
-    tag(WireTag::kUnsigned);
-    varint_long(value);
+    char* at = room(11);
+    *at++ = static_cast<char>(WireTag::kNegative);
+    size_ = static_cast<size_t>(put_varint(at, ~static_cast<uint64_t>(value)) - out_.data());  // -(v + 1)
   }
-  void write_signed(int64_t value);
-  void write_bool(bool value);
+  void write_bool(bool value) { tag(value ? WireTag::kTrue : WireTag::kFalse); }
   void write_double(double value);
-  void write_bytes(std::string_view bytes);
-  void write_none();
+  void write_bytes(std::string_view bytes) {
+    TANDEM_CHECK(bytes.size() <= kMaxCodecStringBytes, "encoding a string longer than kMaxCodecStringBytes");
+    char* at = room(11 + bytes.size());
+    *at++ = static_cast<char>(WireTag::kBytes);
+    at = put_varint(at, bytes.size());
+    if (!bytes.empty()) std::memcpy(at, bytes.data(), bytes.size());
+    size_ = static_cast<size_t>(at - out_.data()) + bytes.size();
+  }
+  void write_none() { tag(WireTag::kNone); }
   void begin_list(uint64_t count);
   void begin_map(uint64_t count);
-  void begin_record(uint64_t field_count);
+  void begin_record(uint64_t field_count) {
+    TANDEM_CHECK(field_count <= kMaxCodecElements, "encoding a record with too many fields");
+    char* at = room(11);
+    *at++ = static_cast<char>(WireTag::kRecord);
+    size_ = static_cast<size_t>(put_varint(at, field_count) - out_.data());
+  }
 
-  const Bytes& bytes() const { return out_; }
-  Bytes take() { return std::move(out_); }
+  size_t size() const { return size_; }
+  std::string_view bytes() const { return std::string_view(out_.data(), size_); }
+  // The encoding; the encoder is empty afterwards.
+  Bytes take() {
+    out_.resize(size_);
+    size_ = 0;
+    return std::move(out_);
+  }
 
  private:
-  void tag(WireTag tag) { out_.push_back(static_cast<char>(tag)); }
-  void varint(uint64_t value) {
-    if (value < 0x80) {
-      out_.push_back(static_cast<char>(value));
-      return;
-    }
-    varint_long(value);
+  void tag(WireTag tag) { *room(1) = static_cast<char>(tag); ++size_; }
+  // At least `bytes` writable bytes at the cursor (out_.size() is the room; bytes past size_ are scratch).
+  char* room(size_t bytes) {
+    if (out_.size() - size_ < bytes) grow(bytes);
+    return out_.data() + size_;
   }
-  void varint_long(uint64_t value);
+  void grow(size_t bytes);
+  static char* put_varint(char* at, uint64_t value) {
+    while (value >= 0x80) {
+      *at++ = static_cast<char>((value & 0x7f) | 0x80);
+      value >>= 7;
+    }
+    *at++ = static_cast<char>(value);
+    return at;
+  }
   Bytes out_;
+  size_t size_ = 0;
 };
 
 class Decoder {
@@ -116,13 +148,20 @@ class Decoder {
 
   // Each read checks the tag and the payload and returns false (recording an error) on any mismatch.
   bool read_integer(int64_t min, uint64_t max, bool& negative, uint64_t& magnitude) {
-    // Fast path: a one-byte non-negative integer within range.
+    // Fast path: a non-negative integer within range whose varint ends before the input does (at most 9 bytes:
+    // 63 bits, so no overflow check is needed).
     if (ok_ && remaining() >= 2 && static_cast<uint8_t>(input_[position_]) == static_cast<uint8_t>(WireTag::kUnsigned)) {
-      const auto byte = static_cast<uint8_t>(input_[position_ + 1]);
-      if ((byte & 0x80) == 0 && byte <= max) {
-        position_ += 2;
+      size_t at = position_ + 1;
+      const size_t end = std::min(input_.size(), at + 9);
+      uint64_t value = 0;
+      for (int shift = 0; at < end; shift += 7) {
+        const auto byte = static_cast<uint8_t>(input_[at++]);
+        value |= static_cast<uint64_t>(byte & 0x7f) << shift;
+        if ((byte & 0x80) != 0) continue;
+        if (value > max) break;
+        position_ = at;
         negative = false;
-        magnitude = byte;
+        magnitude = value;
         return true;
       }
     }

@@ -15,14 +15,31 @@ constexpr int kMaxNotifyAttempts = 5;            // then the heartbeat's reconci
 }  // namespace
 
 struct NodeDaemon::QueuedCall {
-  explicit QueuedCall(Clock& clock) : done(clock) {}
-  uint64_t number = 0;
+  Address caller;  // the calling client's endpoint: where the result goes
+  uint64_t sequence = 0;
+  uint32_t attempt = 0;
+  uint64_t number = 0;  // arrival order at this actor
   const ActorMethod* method = nullptr;
   std::string method_name;
   Bytes args;
   TimePoint arrived{};
-  bool lost = false;  // the actor ended while the call was queued or running
-  Completion<Result<Bytes>> done;
+};
+
+// A runner task of an actor: runs queued calls one after the other. An actor has at most max_concurrency.
+struct NodeDaemon::RunnerSlot {
+  bool alive = false;  // a runner holds this slot
+  bool busy = false;   // ... and is running the call below
+  Address caller;
+  uint64_t sequence = 0;
+  uint32_t attempt = 0;
+  uint64_t number = 0;
+};
+
+// Results for one client, gathered during one event and posted after it as one kCallResults message.
+struct NodeDaemon::ReplyBuffer {
+  Address to;
+  Encoder encoder;
+  size_t results = 0;
 };
 
 namespace {
@@ -54,10 +71,10 @@ struct NodeDaemon::ActorHost {
   ClassMetrics* metrics = nullptr;
   bool ready = false;
   std::optional<Completion<Status>> starting;
-  std::deque<std::shared_ptr<QueuedCall>> queue;
-  std::map<uint64_t, std::shared_ptr<QueuedCall>> outstanding;  // queued and running, to fail on death
-  uint32_t running = 0;
-  bool dispatching = false;
+  std::deque<QueuedCall> queue;
+  std::vector<RunnerSlot> runner_slots;
+  uint32_t runners = 0;  // runner tasks alive
+  uint32_t running = 0;  // calls running
   uint64_t next_call = 0;
   std::unique_ptr<ActorContext> context;   // outlives the instance, which holds a reference to it
   std::unique_ptr<runtime::Actor> instance;
@@ -72,7 +89,8 @@ NodeDaemon::NodeDaemon(Env& env, const RuntimeCatalog& catalog, NodeDaemonOption
       metrics_(options_.metrics != nullptr ? *options_.metrics : *own_metrics_),
       instance_(env.random.next_u64() | 1),
       heartbeat_period_(options_.heartbeat_period),
-      endpoint_(env.transport, env.clock, kNodeDaemonPort) {
+      endpoint_(env.transport, env.clock, kNodeDaemonPort),
+      reply_flusher_(env.clock, [this] { flush_replies(); }) {
   TANDEM_CHECK(options_.control_store.node != kNoNode, "NodeDaemonOptions.control_store must name the head node");
   TANDEM_CHECK(options_.heartbeat_period > Duration::zero(), "heartbeat_period must be positive");
   ClientOptions client_options = options_.client;
@@ -86,7 +104,8 @@ NodeDaemon::NodeDaemon(Env& env, const RuntimeCatalog& catalog, NodeDaemonOption
                   [this](Address from, Bytes request) { return handle_create_actor(from, std::move(request)); });
   endpoint_.serve(kKillActorOnNode,
                   [this](Address from, Bytes request) { return handle_kill_actor(from, std::move(request)); });
-  endpoint_.serve(kCallActor, [this](Address from, Bytes request) { return handle_call_actor(from, std::move(request)); });
+  endpoint_.serve_posts(kCallBatch,
+                        [this](Address from, uint64_t batch, Bytes payload) { on_call_batch(from, batch, payload); });
   endpoint_.serve(kRunTask, [this](Address from, Bytes request) { return handle_run_task(from, std::move(request)); });
 
   for (const std::string& name : options_.installed_runtime_envs) {
@@ -102,6 +121,7 @@ NodeDaemon::NodeDaemon(Env& env, const RuntimeCatalog& catalog, NodeDaemonOption
     metrics_.gauge("runtime_node_resources_total", {{"node", std::to_string(env_.node)}, {"resource", name}})
         .set(options_.resources.get(name));
   }
+  reply_flusher_.start(scope_);
   scope_.spawn(heartbeat_loop());
 }
 
@@ -391,79 +411,172 @@ Task<Result<Bytes>> NodeDaemon::handle_kill_actor(Address from, Bytes bytes) {
   co_return Bytes{};
 }
 
-Task<Result<Bytes>> NodeDaemon::handle_call_actor(Address from, Bytes bytes) {
-  (void)from;
-  Result<CallActorRequest> decoded = decode_request<CallActorRequest>(bytes, "CallActor");
-  if (!decoded.ok()) co_return decoded.error();
-  CallActorRequest& request = decoded.value();
-  if (request.instance != instance_) {
-    co_return Error{Errc::kPeerDied, "node " + std::to_string(env_.node) + " restarted since the call was addressed"};
+void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payload) {
+  // Decoded whole before anything runs: a malformed batch is refused as a unit.
+  std::vector<CallEntry> entries = std::move(batch_scratch_);
+  entries.clear();
+  Decoder decoder(payload);
+  CallBatchHeader header;
+  bool decoded = decode_value(decoder, header);
+  while (decoded && !decoder.at_end()) decoded = decode_value(decoder, entries.emplace_back());
+  if (!decoded) {
+    endpoint_.post(from, kCallBatchRejected, encode(CallBatchRejected{batch, decoder.error().message}));
+    return;
   }
-  auto it = actors_.find(request.actor);
-  if (it == actors_.end() || !it->second->ready || it->second->info.incarnation != request.incarnation) {
-    co_return Error{Errc::kPeerDied, "actor " + std::to_string(request.actor) + " (incarnation " +
-                                         std::to_string(request.incarnation) + ") is not on node " +
-                                         std::to_string(env_.node)};
+  if (header.instance != instance_) {
+    const std::string why = "node " + std::to_string(env_.node) + " restarted since the call was addressed";
+    for (const CallEntry& entry : entries) {
+      post_result(from, entry.actor, entry.sequence, entry.attempt, CallOutcome::kRefused, Error{Errc::kPeerDied, why});
+    }
+    return;
   }
-  ActorHost& actor = *it->second;
-  const ActorMethod* method = actor.actor_class->find_method(request.method);
-  if (method == nullptr) {
-    std::string known;
-    for (const auto& [name, m] : actor.actor_class->methods) known += (known.empty() ? "" : ", ") + name;
-    co_return Error{Errc::kNotFound, "actor class " + actor.info.class_name + " has no method '" + request.method +
-                                         "' (it has: " + known + ")"};
+  std::vector<ActorId> touched;  // actors given calls, to dispatch once all are queued
+  ActorHost* actor = nullptr;
+  for (CallEntry& entry : entries) {
+    if (actor == nullptr || actor->info.id != entry.actor) {
+      auto it = actors_.find(entry.actor);
+      actor = it == actors_.end() ? nullptr : it->second.get();
+    }
+    if (actor == nullptr || !actor->ready || actor->info.incarnation != entry.incarnation) {
+      post_result(from, entry.actor, entry.sequence, entry.attempt, CallOutcome::kRefused,
+                  Error{Errc::kPeerDied, "actor " + std::to_string(entry.actor) + " (incarnation " +
+                                             std::to_string(entry.incarnation) + ") is not on node " +
+                                             std::to_string(env_.node)});
+      continue;
+    }
+    const ActorMethod* method = actor->actor_class->find_method(entry.method);
+    if (method == nullptr) {
+      std::string known;
+      for (const auto& [name, m] : actor->actor_class->methods) known += (known.empty() ? "" : ", ") + name;
+      post_result(from, entry.actor, entry.sequence, entry.attempt, CallOutcome::kRan,
+                  Error{Errc::kNotFound, "actor class " + actor->info.class_name + " has no method '" + entry.method +
+                                             "' (it has: " + known + ")"});
+      continue;
+    }
+    if (actor->queue.size() >= options_.max_queued_calls_per_actor) {
+      post_result(from, entry.actor, entry.sequence, entry.attempt, CallOutcome::kRan,
+                  Error{Errc::kResourceExhausted, "actor " + std::to_string(entry.actor) + " has " +
+                                                      std::to_string(options_.max_queued_calls_per_actor) +
+                                                      " calls queued"});
+      continue;
+    }
+    QueuedCall& call = actor->queue.emplace_back();
+    call.caller = from;
+    call.sequence = entry.sequence;
+    call.attempt = entry.attempt;
+    call.number = actor->next_call++;
+    call.method = method;
+    call.method_name = std::move(entry.method);
+    call.args = std::move(entry.args);
+    call.arrived = env_.clock.now();
+    actor->metrics->queued.add(1);
+    if (touched.empty() || touched.back() != entry.actor) touched.push_back(entry.actor);
   }
-  if (actor.queue.size() >= options_.max_queued_calls_per_actor) {
-    co_return Error{Errc::kResourceExhausted, "actor " + std::to_string(request.actor) + " has " +
-                                                  std::to_string(options_.max_queued_calls_per_actor) +
-                                                  " calls queued"};
+  batch_scratch_ = std::move(entries);
+  for (ActorId id : touched) {
+    auto it = actors_.find(id);
+    if (it != actors_.end()) dispatch(*it->second);
   }
-  auto call = std::make_shared<QueuedCall>(env_.clock);
-  call->number = actor.next_call++;
-  call->method = method;
-  call->method_name = std::move(request.method);
-  call->args = std::move(request.args);
-  call->arrived = env_.clock.now();
-  actor.outstanding.emplace(call->number, call);
-  actor.queue.push_back(call);
-  actor.metrics->queued.add(1);
-  ClassMetrics& class_metrics = *actor.metrics;
-  dispatch(actor);
-  Result<Bytes> result = co_await call->done.wait();
-  class_metrics.calls.increment();
-  if (!result.ok()) class_metrics.failures.increment();
-  class_metrics.latency_ms.record(to_ms(env_.clock.now() - call->arrived));
-  co_return execution_reply(result, call->lost);
+}
+
+void NodeDaemon::post_result(Address to, ActorId actor, uint64_t sequence, uint32_t attempt, CallOutcome outcome,
+                             const Result<Bytes>& result) {
+  ReplyBuffer* buffer = nullptr;
+  if (last_reply_ < replies_.size() && replies_[last_reply_].to == to) {
+    buffer = &replies_[last_reply_];
+  } else {
+    for (size_t i = 0; i < replies_.size(); ++i) {
+      if (replies_[i].to == to) {
+        buffer = &replies_[i];
+        last_reply_ = i;
+      }
+    }
+    if (buffer == nullptr) {
+      last_reply_ = replies_.size();
+      buffer = &replies_.emplace_back();
+      buffer->to = to;
+      reply_flusher_.request();
+    }
+  }
+  // A CallResult, written field by field so the value is copied once, into the message.
+  Encoder& encoder = buffer->encoder;
+  encoder.begin_record(7);
+  encoder.write_unsigned(actor);
+  encoder.write_unsigned(sequence);
+  encoder.write_unsigned(attempt);
+  encoder.write_unsigned(static_cast<uint8_t>(outcome));
+  if (result.ok()) {
+    encoder.write_unsigned(static_cast<uint8_t>(Errc::kOk));
+    encoder.write_bytes({});
+    encoder.write_bytes(result.value());
+  } else {
+    encoder.write_unsigned(static_cast<uint8_t>(result.error().code));
+    encoder.write_bytes(result.error().message);
+    encoder.write_bytes({});
+  }
+  if (++buffer->results >= kMaxCallBatchCalls || encoder.size() >= kMaxCallBatchBytes) {
+    endpoint_.post(buffer->to, kCallResults, encoder.take());
+    encoder = Encoder();
+    buffer->results = 0;
+  }
+}
+
+void NodeDaemon::flush_replies() {
+  for (ReplyBuffer& buffer : replies_) {
+    if (buffer.results > 0) endpoint_.post(buffer.to, kCallResults, buffer.encoder.take());
+  }
+  replies_.clear();
+  last_reply_ = 0;
 }
 
 void NodeDaemon::dispatch(ActorHost& actor) {
-  if (actor.dispatching) return;  // a method that finished inside spawn(): the loop below carries on
-  actor.dispatching = true;
-  while (actor.ready && actor.running < actor.options.max_concurrency && !actor.queue.empty()) {
-    std::shared_ptr<QueuedCall> call = std::move(actor.queue.front());
-    actor.queue.pop_front();
-    actor.metrics->queued.add(-1);
-    ++actor.running;
-    actor.scope.spawn(run_method(actor, std::move(call)));
+  // Every live runner is inside a call (a runner never waits for work: it ends when the queue is empty), so a
+  // new runner is needed while calls wait and max_concurrency allows one.
+  while (actor.ready && !actor.queue.empty() && actor.runners == actor.running &&
+         actor.runners < static_cast<uint32_t>(actor.options.max_concurrency)) {
+    size_t slot = 0;
+    while (slot < actor.runner_slots.size() && actor.runner_slots[slot].alive) ++slot;
+    if (slot == actor.runner_slots.size()) actor.runner_slots.emplace_back();
+    actor.runner_slots[slot].alive = true;
+    ++actor.runners;
+    actor.scope.spawn(run_calls(actor, slot));
   }
-  actor.dispatching = false;
 }
 
-Task<void> NodeDaemon::run_method(ActorHost& actor, std::shared_ptr<QueuedCall> call) {
-  std::optional<Result<Bytes>> result;
-  std::string thrown;
-  try {
-    result.emplace(co_await (*call->method)(*actor.instance, std::move(call->args)));
-  } catch (const std::exception& e) {
-    thrown = e.what();
-  } catch (...) {
-    thrown = "a non-standard exception";
+Task<void> NodeDaemon::run_calls(ActorHost& actor, size_t slot) {
+  while (!actor.queue.empty()) {
+    QueuedCall call = std::move(actor.queue.front());
+    actor.queue.pop_front();
+    actor.metrics->queued.add(-1);
+    RunnerSlot& running = actor.runner_slots[slot];
+    running.busy = true;
+    running.caller = call.caller;
+    running.sequence = call.sequence;
+    running.attempt = call.attempt;
+    running.number = call.number;
+    ++actor.running;
+    std::optional<Result<Bytes>> result;
+    std::string thrown;
+    try {
+      result.emplace(co_await (*call.method)(*actor.instance, std::move(call.args)));
+    } catch (const std::exception& e) {
+      thrown = e.what();
+    } catch (...) {
+      thrown = "a non-standard exception";
+    }
+    if (!result) {
+      result.emplace(Error{Errc::kInternal, actor.info.class_name + "." + call.method_name + " threw: " + thrown});
+    }
+    --actor.running;
+    actor.runner_slots[slot].busy = false;  // (the vector may have grown meanwhile)
+    ClassMetrics& metrics = *actor.metrics;
+    metrics.calls.increment();
+    if (!result->ok()) metrics.failures.increment();
+    metrics.latency_ms.record(to_ms(env_.clock.now() - call.arrived));
+    post_result(call.caller, actor.info.id, call.sequence, call.attempt, CallOutcome::kRan, *result);
   }
-  if (!result) result.emplace(Error{Errc::kInternal, actor.info.class_name + "." + call->method_name + " threw: " + thrown});
-  --actor.running;
-  actor.outstanding.erase(call->number);
-  call->done.complete(std::move(*result));
-  dispatch(actor);
+  actor.runner_slots[slot].alive = false;
+  --actor.runners;
 }
 
 void NodeDaemon::end_actor(ActorId id, const std::string& cause, bool exit_requested) {
@@ -474,9 +587,17 @@ void NodeDaemon::end_actor(ActorId id, const std::string& cause, bool exit_reque
   actor_digest_ ^= actor_digest_term(id, incarnation);
   host->scope.cancel_all();  // its coroutines first: none of them runs again
   const Error died{Errc::kPeerDied, "actor " + std::to_string(id) + " died: " + cause};
-  for (auto& [number, call] : host->outstanding) {
-    call->lost = true;
-    call->done.complete(died);
+  // Its running and queued calls are lost, reported in arrival order.
+  std::vector<const RunnerSlot*> running;
+  for (const RunnerSlot& slot : host->runner_slots) {
+    if (slot.alive && slot.busy) running.push_back(&slot);
+  }
+  std::sort(running.begin(), running.end(), [](const RunnerSlot* a, const RunnerSlot* b) { return a->number < b->number; });
+  for (const RunnerSlot* slot : running) {
+    post_result(slot->caller, id, slot->sequence, slot->attempt, CallOutcome::kLost, died);
+  }
+  for (const QueuedCall& call : host->queue) {
+    post_result(call.caller, id, call.sequence, call.attempt, CallOutcome::kLost, died);
   }
   if (host->starting) host->starting->complete(died);
   host->metrics->queued.add(-static_cast<double>(host->queue.size()));

@@ -30,6 +30,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/async/deferred.h"
 #include "core/async/rpc.h"
 #include "core/async/scope.h"
 #include "core/env/env.h"
@@ -91,6 +92,8 @@ class NodeDaemon {
  private:
   struct ActorHost;
   struct QueuedCall;
+  struct RunnerSlot;
+  struct ReplyBuffer;
   struct ClassMetrics;
   struct RunningTask {
     ResourceSet resources;
@@ -114,7 +117,11 @@ class NodeDaemon {
   std::vector<ActorId> sorted_actor_ids() const;
   Task<Result<Bytes>> handle_create_actor(Address from, Bytes request);
   Task<Result<Bytes>> handle_kill_actor(Address from, Bytes request);
-  Task<Result<Bytes>> handle_call_actor(Address from, Bytes request);
+  // Actor calls arrive in batches (protocol.h) and their results leave coalesced per client and event.
+  void on_call_batch(Address from, uint64_t batch, const Bytes& payload);
+  void post_result(Address to, ActorId actor, uint64_t sequence, uint32_t attempt, protocol::CallOutcome outcome,
+                   const Result<Bytes>& result);
+  void flush_replies();
   Task<Result<Bytes>> handle_run_task(Address from, Bytes request);
 
   Task<void> heartbeat_loop();
@@ -124,7 +131,7 @@ class NodeDaemon {
   bool reserve(const ResourceSet& resources);
   void release(const ResourceSet& resources);
   void dispatch(ActorHost& actor);
-  Task<void> run_method(ActorHost& actor, std::shared_ptr<QueuedCall> call);
+  Task<void> run_calls(ActorHost& actor, size_t slot);
   Task<void> run_start(ActorHost& actor, Completion<Status> done);
   Task<void> exit_later(ActorId id, uint64_t incarnation, std::string cause);
   Task<void> run_function(const RemoteFunction* function, std::string name, LeaseId lease, uint32_t attempt,
@@ -160,6 +167,10 @@ class NodeDaemon {
   std::deque<ActorId> ended_order_;
   std::map<LeaseId, RunningTask> tasks_;
   std::map<std::string, EnvEntry, std::less<>> envs_;
+  std::vector<ReplyBuffer> replies_;  // results of this event, per client, posted after it
+  size_t last_reply_ = 0;
+  std::vector<protocol::CallEntry> batch_scratch_;
+  Deferred reply_flusher_;
   Scope tasks_scope_;  // running task functions
   Scope scope_;        // last: heartbeats and notifications die first
 };

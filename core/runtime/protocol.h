@@ -59,9 +59,27 @@ enum ControlMethod : uint32_t {
 enum DaemonMethod : uint32_t {
   kCreateActorOnNode = RpcEndpoint::kFirstMethod,
   kKillActorOnNode,
-  kCallActor,
+  kCallActorRetired,  // was one RPC per actor call; calls now travel batched as posts (below)
   kRunTask,
 };
+
+// Actor calls travel as one-way posts (RpcEndpoint::post), batched, not as one RPC each:
+// - kCallBatch, client -> daemon: a CallBatchHeader record followed by CallEntry records, every call the client
+//   had ready for that node instance in one turn, in send order (so per actor in sequence order).
+// - kCallResults, daemon -> client: CallResult records, the results the daemon finished for that client in one
+//   turn, in the order they finished.
+// - kCallBatchRejected, daemon -> client: a CallBatchRejected record: the batch (by its correlation) did not
+//   decode, and none of it ran.
+// A batch that cannot be delivered bounces to the client (RpcEndpoint::on_bounce), which resends its calls.
+// Lost posts are found by each call's own deadline, as lost RPCs were.
+enum CallPost : uint32_t {
+  kCallBatch = RpcEndpoint::kFirstMethod + 32,
+  kCallResults,
+  kCallBatchRejected,
+};
+
+inline constexpr size_t kMaxCallBatchBytes = size_t{1} << 20;  // a batch is sent once it holds this much
+inline constexpr size_t kMaxCallBatchCalls = 4096;             // ... or this many calls
 
 // Limits on message contents.
 inline constexpr size_t kMaxArgsBytes = size_t{16} << 20;        // arguments of one call, task or constructor
@@ -270,15 +288,45 @@ struct KillActorOnNodeRequest {
   TANDEM_CODEC_FIELDS(instance, actor, incarnation, cause)
 };
 
-struct CallActorRequest {
-  NodeInstance instance = 0;
+struct CallBatchHeader {
+  NodeInstance instance = 0;  // the node instance the calls are meant for
+  ClientId caller = 0;
+  TANDEM_CODEC_FIELDS(instance, caller)
+};
+
+struct CallEntry {
   ActorId actor = kNoActor;
   uint64_t incarnation = 0;
-  ClientId caller = 0;
   uint64_t sequence = 0;  // per caller and actor, in send order
+  uint32_t attempt = 0;   // the caller's attempt number; echoed in the result so stale results are dropped
   std::string method;
   Bytes args;
-  TANDEM_CODEC_FIELDS(instance, actor, incarnation, caller, sequence, method, args)
+  TANDEM_CODEC_FIELDS(actor, incarnation, sequence, attempt, method, args)
+};
+
+struct CallBatchRejected {
+  uint64_t batch = 0;  // the kCallBatch post's correlation
+  std::string message;
+  TANDEM_CODEC_FIELDS(batch, message)
+};
+
+// How a call sent to a daemon ended there.
+enum class CallOutcome : uint8_t {
+  kRan = 0,      // accepted: the method's value or error (or a typed refusal such as an unknown method)
+  kRefused = 1,  // not accepted: the actor or node instance is not there; it did not run and may be sent again
+  kLost = 2,     // the actor ended while the call was queued or running: it may or may not have run
+};
+inline bool codec_valid(CallOutcome outcome) { return outcome <= CallOutcome::kLost; }
+
+struct CallResult {
+  ActorId actor = kNoActor;
+  uint64_t sequence = 0;
+  uint32_t attempt = 0;
+  CallOutcome outcome = CallOutcome::kRan;
+  Errc code = Errc::kOk;
+  std::string message;  // the error's message when code != kOk
+  Bytes value;          // the encoded result when code == kOk
+  TANDEM_CODEC_FIELDS(actor, sequence, attempt, outcome, code, message, value)
 };
 
 struct RunTaskRequest {
@@ -293,7 +341,7 @@ struct RunTaskRequest {
   TANDEM_CODEC_FIELDS(instance, lease, resources, bundle, function, args, runtime_env, attempt)
 };
 
-// A daemon's answer to a call or task it accepted. RPC-level errors from a daemon mean the request was not
+// A daemon's answer to a task it accepted. RPC-level errors from a daemon mean the request was not
 // accepted (kPeerDied: the actor or node instance is not there; kUnavailable: the node cannot take it now), so
 // it did not run and may be sent again. Once accepted, the outcome travels here: the method's own value or
 // error, or lost = true when the actor or node ended while the request was queued or running (it may or may

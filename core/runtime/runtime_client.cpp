@@ -1,6 +1,7 @@
 #include "core/runtime/runtime_client.h"
 
 #include <algorithm>
+#include <deque>
 #include <set>
 
 #include "core/async/sleep.h"
@@ -9,24 +10,29 @@ namespace tandem::runtime {
 
 using protocol::NodeIncarnation;
 
-struct RuntimeClient::PendingCall {
-  explicit PendingCall(Clock& clock) : done(clock) {}
-  uint64_t sequence = 0;
-  std::string method;
-  Bytes args;
-  TimePoint started{};
-  TimePoint deadline{};
-  int32_t retries_left = 0;
-  bool retries_known = false;
-  uint32_t attempt = 0;      // bumped on every send
-  uint32_t undelivered = 0;  // sends refused before the call ran
-  // Where the current attempt went.
-  NodeId node = kNoNode;
-  NodeInstance instance = 0;
-  uint64_t incarnation = 0;
-  TaskRef rpc;  // the coroutine waiting for the reply of the current attempt
-  Completion<Result<Bytes>> done;
-};
+namespace {
+
+using CallQueue = std::deque<PendingCall*>;
+
+// Calls queue and fly in sequence order; appending is the usual case.
+void insert_by_sequence(CallQueue& queue, PendingCall* call) {
+  if (queue.empty() || queue.back()->sequence < call->sequence) {
+    queue.push_back(call);
+    return;
+  }
+  auto at = std::lower_bound(queue.begin(), queue.end(), call->sequence,
+                             [](const auto& queued, uint64_t sequence) { return queued->sequence < sequence; });
+  queue.insert(at, call);
+}
+
+CallQueue::iterator find_by_sequence(CallQueue& queue, uint64_t sequence) {
+  if (!queue.empty() && queue.front()->sequence == sequence) return queue.begin();
+  auto at = std::lower_bound(queue.begin(), queue.end(), sequence,
+                             [](const auto& queued, uint64_t wanted) { return queued->sequence < wanted; });
+  return at != queue.end() && (*at)->sequence == sequence ? at : queue.end();
+}
+
+}  // namespace
 
 struct RuntimeClient::ActorSubmitter {
   ActorId id = kNoActor;
@@ -34,13 +40,22 @@ struct RuntimeClient::ActorSubmitter {
   bool stale = true;                  // location must be (re)resolved before anything is sent
   uint64_t failed_incarnation = 0;    // the life whose calls failed: wait for a later one
   bool resolving = false;
+  bool dirty = false;                 // listed in dirty_: pumped at the next flush
   uint64_t next_sequence = 0;
-  std::map<uint64_t, std::shared_ptr<PendingCall>> queued;    // by sequence: waiting to be sent
-  std::map<uint64_t, std::shared_ptr<PendingCall>> inflight;  // by sequence: sent, reply pending
+  CallQueue queued;    // by sequence: waiting to be sent
+  CallQueue inflight;  // by sequence: sent, result pending
   std::map<uint64_t, size_t> inflight_by_incarnation;
 
   bool busy() const { return !queued.empty() || !inflight.empty() || resolving; }
   bool sendable() const { return location && !stale && location->state == ActorState::kAlive; }
+};
+
+// The calls for one node instance gathered during one flush, encoded as they are added.
+struct RuntimeClient::OutBatch {
+  NodeId node = kNoNode;
+  NodeInstance instance = 0;
+  Encoder encoder;
+  std::vector<PendingCall*> calls;  // held by their submitters' inflight lists until the batch is posted
 };
 
 struct RuntimeClient::TaskAttempt {
@@ -67,6 +82,19 @@ RuntimeClient::Outcome RuntimeClient::classify(Result<Bytes> rpc) {
     return Outcome{Delivery::kDone, Error{execution.code, std::move(execution.message)}};
   }
   return Outcome{Delivery::kDone, std::move(execution.value)};
+}
+
+RuntimeClient::Outcome RuntimeClient::classify(protocol::CallResult&& result) {
+  switch (result.outcome) {
+    case protocol::CallOutcome::kRefused:
+      return Outcome{Delivery::kNotDelivered, Error{result.code, std::move(result.message)}};
+    case protocol::CallOutcome::kLost:
+      return Outcome{Delivery::kLost, Error{Errc::kPeerDied, std::move(result.message)}};
+    case protocol::CallOutcome::kRan:
+      break;
+  }
+  if (result.code != Errc::kOk) return Outcome{Delivery::kDone, Error{result.code, std::move(result.message)}};
+  return Outcome{Delivery::kDone, std::move(result.value)};
 }
 
 namespace {
@@ -110,8 +138,22 @@ RuntimeClient::RuntimeClient(Env& env, ClientOptions options)
       call_retries_(metrics_.counter("runtime_client_call_retries_total", {{"node", std::to_string(env.node)}})),
       task_retries_(metrics_.counter("runtime_client_task_retries_total", {{"node", std::to_string(env.node)}})),
       call_latency_ms_(metrics_.histogram("runtime_client_call_latency_ms", {{"node", std::to_string(env.node)}})),
-      task_latency_ms_(metrics_.histogram("runtime_client_task_latency_ms", {{"node", std::to_string(env.node)}})) {
+      task_latency_ms_(metrics_.histogram("runtime_client_task_latency_ms", {{"node", std::to_string(env.node)}})),
+      flusher_(env.clock, [this] { flush(); }) {
   TANDEM_CHECK(options_.max_control_attempts >= 1, "max_control_attempts must be at least 1");
+  endpoint_.serve_posts(protocol::kCallResults, [this](Address, uint64_t, Bytes payload) { on_results(payload); });
+  endpoint_.serve_posts(protocol::kCallBatchRejected, [this](Address, uint64_t, Bytes payload) {
+    Result<protocol::CallBatchRejected> rejected = decode<protocol::CallBatchRejected>(payload);
+    if (!rejected.ok()) return;
+    settle_batch(rejected.value().batch,
+                 Outcome{Delivery::kDone, Error{Errc::kInvalidArgument, "malformed call batch: " + rejected.value().message}});
+  });
+  endpoint_.on_bounce(protocol::kCallBatch, [this](Address to, uint64_t batch, Errc reason) {
+    settle_batch(batch, Outcome{Delivery::kNotDelivered,
+                                Error{reason, reason == Errc::kUnreachable ? "node " + std::to_string(to.node) + " is down"
+                                                                           : "no endpoint at " + to_string(to)}});
+  });
+  flusher_.start(scope_);
 }
 
 RuntimeClient::~RuntimeClient() { scope_.cancel_all(); }
@@ -265,51 +307,119 @@ void RuntimeClient::seed_location(const ActorInfo& info) {
   pump(s);
 }
 
+ActorCall::ActorCall(RuntimeClient& client, ActorId actor, std::string method, Bytes args, CallOptions options)
+    : client_(client), clock_(&client.env_.clock), actor_(actor), timeout_(options.timeout) {
+  call_.method = std::move(method);
+  call_.args = std::move(args);
+  call_.started = clock_->now();
+  call_.deadline = call_.started + options.timeout;
+  queued_ = client_.start_call(actor_, call_);
+}
+
+ActorCall::~ActorCall() {
+  if (queued_) client_.withdraw(actor_, call_);  // the caller was cancelled mid-call
+}
+
+Result<Bytes> ActorCall::await_resume() {
+  if (!queued_) return std::move(*call_.result);  // refused before it was queued
+  queued_ = false;
+  if (!call_.done()) {
+    // The deadline came first: withdraw the call wherever it is.
+    std::string detail = "no reply within " + format_duration(timeout_);
+    Errc code = Errc::kTimeout;
+    if (client_.withdraw(actor_, call_) == RuntimeClient::Withdrawn::kFromQueue) {
+      code = Errc::kUnavailable;
+      detail = "it was not ALIVE within the call timeout of " + format_duration(timeout_) + client_.state_of(actor_);
+    }
+    call_.complete(*clock_, Error{code, "call to " + call_.method + " on " + actor_name(actor_) + " failed: " + detail});
+  }
+  client_.call_latency_ms_.record(to_ms(clock_->now() - call_.started));
+  return std::move(*call_.result);
+}
+
 Task<Result<Bytes>> RuntimeClient::call_actor(ActorId id, std::string method, Bytes args, CallOptions options) {
-  if (id == kNoActor) co_return Error{Errc::kInvalidArgument, "calling actor id 0"};
-  if (Status s = validate_name(method, "the method name"); !s.ok()) co_return s.error();
-  if (args.size() > protocol::kMaxArgsBytes) {
-    co_return Error{Errc::kInvalidArgument, "arguments of " + method + " exceed kMaxArgsBytes"};
+  ActorCall call(*this, id, std::move(method), std::move(args), options);
+  co_return co_await call;
+}
+
+bool RuntimeClient::start_call(ActorId id, PendingCall& call) {
+  auto refuse = [&call](Error error) {
+    call.result.emplace(std::move(error));
+    return false;
+  };
+  if (id == kNoActor) return refuse(Error{Errc::kInvalidArgument, "calling actor id 0"});
+  if (Status s = validate_name(call.method, "the method name"); !s.ok()) return refuse(s.error());
+  if (call.args.size() > protocol::kMaxArgsBytes) {
+    return refuse(Error{Errc::kInvalidArgument, "arguments of " + call.method + " exceed kMaxArgsBytes"});
   }
   ActorSubmitter& s = submitter(id);
   if (s.location && !s.stale && s.location->state == ActorState::kDead) {
-    co_return Error{Errc::kPeerDied, actor_name(id) + " is dead: " + s.location->death_cause};
+    return refuse(Error{Errc::kPeerDied, actor_name(id) + " is dead: " + s.location->death_cause});
   }
   if (s.queued.size() + s.inflight.size() >= options_.max_pending_calls_per_actor) {
-    co_return Error{Errc::kResourceExhausted, actor_name(id) + " already has " +
-                                                  std::to_string(options_.max_pending_calls_per_actor) +
-                                                  " calls pending from this client"};
+    return refuse(Error{Errc::kResourceExhausted, actor_name(id) + " already has " +
+                                                      std::to_string(options_.max_pending_calls_per_actor) +
+                                                      " calls pending from this client"});
   }
-  auto call = std::make_shared<PendingCall>(env_.clock);
-  call->sequence = s.next_sequence++;
-  call->method = std::move(method);
-  call->args = std::move(args);
-  call->started = env_.clock.now();
-  call->deadline = call->started + options.timeout;
-  s.queued.emplace(call->sequence, call);
+  call.sequence = s.next_sequence++;
+  s.queued.push_back(&call);  // the newest sequence
   pump(s);
+  return true;
+}
 
-  std::optional<Result<Bytes>> outcome = co_await call->done.wait_until(call->deadline);
-  if (!outcome) {
-    // The deadline came first: withdraw the call wherever it is.
-    std::string detail = "no reply within " + format_duration(options.timeout);
-    Errc code = Errc::kTimeout;
-    if (auto it = submitters_.find(id); it != submitters_.end()) {
-      ActorSubmitter& sub = *it->second;
-      if (sub.queued.erase(call->sequence) > 0) {
-        code = Errc::kUnavailable;
-        detail = "it was not ALIVE within the call timeout of " + format_duration(options.timeout) +
-                 (sub.location ? " (state " + std::string(actor_state_name(sub.location->state)) + ")" : "");
-      }
-    }
-    outcome = Error{code, "call to " + call->method + " on " + actor_name(id) + " failed: " + detail};
-    call->done.complete(*outcome);  // a late reply finds the call finished and is dropped
+std::string RuntimeClient::state_of(ActorId actor) const {
+  auto it = submitters_.find(actor);
+  if (it == submitters_.end() || !it->second->location) return "";
+  return " (state " + std::string(actor_state_name(it->second->location->state)) + ")";
+}
+
+RuntimeClient::Withdrawn RuntimeClient::withdraw(ActorId actor, PendingCall& call) {
+  auto sit = submitters_.find(actor);
+  if (sit == submitters_.end()) return Withdrawn::kNowhere;
+  ActorSubmitter& s = *sit->second;
+  if (call.in_flight) {
+    take_inflight(s, call);
+    pump(s);  // it may have held back calls to a later life
+    return Withdrawn::kFromFlight;
   }
-  call_latency_ms_.record(to_ms(env_.clock.now() - call->started));
-  co_return std::move(*outcome);
+  auto it = find_by_sequence(s.queued, call.sequence);
+  if (it == s.queued.end() || *it != &call) return Withdrawn::kNowhere;
+  s.queued.erase(it);
+  return Withdrawn::kFromQueue;
+}
+
+void RuntimeClient::take_inflight(ActorSubmitter& s, PendingCall& call) {
+  auto it = find_by_sequence(s.inflight, call.sequence);
+  TANDEM_CHECK(it != s.inflight.end() && *it == &call, "an in-flight call is missing from its list");
+  s.inflight.erase(it);
+  call.in_flight = false;
+  auto count = s.inflight_by_incarnation.find(call.incarnation);
+  TANDEM_CHECK(count != s.inflight_by_incarnation.end() && count->second > 0, "in-flight call count underflow");
+  if (--count->second == 0) s.inflight_by_incarnation.erase(count);
+  release_nodes();
 }
 
 void RuntimeClient::pump(ActorSubmitter& s) {
+  if (s.queued.empty() || s.dirty) return;
+  s.dirty = true;
+  dirty_.push_back(s.id);
+  flusher_.request();
+}
+
+void RuntimeClient::flush() {
+  flushing_.swap(dirty_);
+  for (ActorId id : flushing_) {
+    auto it = submitters_.find(id);
+    if (it == submitters_.end()) continue;
+    it->second->dirty = false;
+    pump_now(*it->second);
+  }
+  flushing_.clear();
+  for (OutBatch& batch : out_) post_batch(batch);
+  out_.clear();
+}
+
+void RuntimeClient::pump_now(ActorSubmitter& s) {
   if (s.queued.empty()) return;
   if (!s.sendable()) {
     if (s.location && !s.stale && s.location->state == ActorState::kDead) {
@@ -326,15 +436,15 @@ void RuntimeClient::pump(ActorSubmitter& s) {
   for (const auto& [incarnation, count] : s.inflight_by_incarnation) {
     if (incarnation != s.location->incarnation) return;
   }
-  while (!s.queued.empty() && s.sendable()) {
-    std::shared_ptr<PendingCall> call = std::move(s.queued.begin()->second);
-    s.queued.erase(s.queued.begin());
-    if (call->done.done()) continue;
+  while (!s.queued.empty()) {
+    PendingCall* call = s.queued.front();
+    s.queued.pop_front();
+    if (call->done()) continue;
     send(s, call);
   }
 }
 
-void RuntimeClient::send(ActorSubmitter& s, const std::shared_ptr<PendingCall>& call) {
+void RuntimeClient::send(ActorSubmitter& s, PendingCall* call) {
   const ActorInfo& location = *s.location;
   ++call->attempt;
   call->node = location.node;
@@ -344,36 +454,89 @@ void RuntimeClient::send(ActorSubmitter& s, const std::shared_ptr<PendingCall>& 
     call->retries_left = location.max_task_retries;
     call->retries_known = true;
   }
-  s.inflight.emplace(call->sequence, call);
+  OutBatch* batch = nullptr;
+  for (OutBatch& candidate : out_) {
+    if (candidate.node == call->node && candidate.instance == call->instance) batch = &candidate;
+  }
+  if (batch == nullptr) {
+    batch = &out_.emplace_back();
+    batch->node = call->node;
+    batch->instance = call->instance;
+    encode_value(batch->encoder, protocol::CallBatchHeader{call->instance, id_});
+  }
+  // A CallEntry, written field by field so the method and arguments are not copied twice.
+  Encoder& encoder = batch->encoder;
+  encoder.begin_record(6);
+  encoder.write_unsigned(s.id);
+  encoder.write_unsigned(call->incarnation);
+  encoder.write_unsigned(call->sequence);
+  encoder.write_unsigned(call->attempt);
+  encoder.write_bytes(call->method);
+  encoder.write_bytes(call->args);
+  batch->calls.push_back(call);
+  call->in_flight = true;
   ++s.inflight_by_incarnation[call->incarnation];
-  call->rpc = scope_.spawn(run_call(s.id, call, call->attempt));
-}
-
-Task<void> RuntimeClient::run_call(ActorId actor, std::shared_ptr<PendingCall> call, uint32_t attempt) {
   depend_on_nodes();
-  NodeDependency dependency([this] { release_nodes(); });
-  Bytes request = encode(protocol::CallActorRequest{call->instance, actor, call->incarnation, id_, call->sequence,
-                                                     call->method, call->args});
-  const Duration timeout = std::max(call->deadline - env_.clock.now(), Duration(1));
-  const Address daemon{call->node, kNodeDaemonPort};
-  Result<Bytes> result = co_await endpoint_.call(daemon, protocol::kCallActor, std::move(request), timeout);
-  finish_attempt(actor, call, attempt, classify(std::move(result)));
+  insert_by_sequence(s.inflight, call);
+  if (batch->calls.size() >= protocol::kMaxCallBatchCalls || encoder.size() >= protocol::kMaxCallBatchBytes) {
+    post_batch(*batch);
+  }
 }
 
-void RuntimeClient::finish_attempt(ActorId actor, const std::shared_ptr<PendingCall>& call, uint32_t attempt,
-                                   Outcome outcome) {
-  auto sit = submitters_.find(actor);
-  if (sit == submitters_.end()) return;
-  ActorSubmitter& s = *sit->second;
-  auto it = s.inflight.find(call->sequence);
-  if (it == s.inflight.end() || it->second != call || call->attempt != attempt) return;  // already settled
-  s.inflight.erase(it);
-  auto count = s.inflight_by_incarnation.find(call->incarnation);
-  TANDEM_CHECK(count != s.inflight_by_incarnation.end() && count->second > 0, "in-flight call count underflow");
-  if (--count->second == 0) s.inflight_by_incarnation.erase(count);
+void RuntimeClient::post_batch(OutBatch& batch) {
+  if (batch.calls.empty()) return;
+  const uint64_t correlation =
+      endpoint_.post(Address{batch.node, kNodeDaemonPort}, protocol::kCallBatch, batch.encoder.take());
+  for (PendingCall* call : batch.calls) call->batch = correlation;
+  batch.calls.clear();
+  batch.encoder = Encoder();
+  encode_value(batch.encoder, protocol::CallBatchHeader{batch.instance, id_});
+}
 
+void RuntimeClient::on_results(const Bytes& payload) {
+  Decoder decoder(payload);
+  ActorSubmitter* s = nullptr;
+  ActorId cached = kNoActor;
+  while (!decoder.at_end()) {
+    protocol::CallResult result;
+    if (!decode_value(decoder, result)) {
+      env_.log.write(LogLevel::kWarning, "runtime", "undecodable call results from a node: " + decoder.error().message);
+      return;
+    }
+    if (result.actor != cached) {
+      cached = result.actor;
+      auto it = submitters_.find(result.actor);
+      s = it == submitters_.end() ? nullptr : it->second.get();
+    }
+    if (s == nullptr) continue;
+    auto it = find_by_sequence(s->inflight, result.sequence);
+    if (it == s->inflight.end() || (*it)->attempt != result.attempt) continue;  // settled already, or stale
+    finish_attempt(*s, *it, classify(std::move(result)));
+  }
+}
+
+void RuntimeClient::settle_batch(uint64_t batch, const Outcome& outcome) {
+  std::vector<std::pair<ActorId, PendingCall*>> calls;
+  for (const auto& [actor, submitter] : submitters_) {
+    for (const auto& call : submitter->inflight) {
+      if (call->batch == batch) calls.emplace_back(actor, call);
+    }
+  }
+  // Settled in (actor, sequence) order, whatever the hash order of the submitters.
+  std::sort(calls.begin(), calls.end(), [](const auto& a, const auto& b) {
+    return a.first != b.first ? a.first < b.first : a.second->sequence < b.second->sequence;
+  });
+  for (auto& [actor, call] : calls) {
+    auto it = submitters_.find(actor);
+    if (it == submitters_.end() || !call->in_flight) continue;
+    finish_attempt(*it->second, call, outcome);
+  }
+}
+
+void RuntimeClient::finish_attempt(ActorSubmitter& s, PendingCall* call, Outcome outcome) {
+  take_inflight(s, *call);
   if (outcome.delivery == Delivery::kDone) {
-    call->done.complete(std::move(outcome.result));
+    call->complete(env_.clock, std::move(outcome.result));
     pump(s);
     return;
   }
@@ -382,28 +545,29 @@ void RuntimeClient::finish_attempt(ActorId actor, const std::shared_ptr<PendingC
     s.stale = true;
     s.failed_incarnation = std::max(s.failed_incarnation, call->incarnation);
   }
-  const bool time_left = env_.clock.now() < call->deadline && !call->done.done();
+  const bool time_left = env_.clock.now() < call->deadline && !call->done();
   if (outcome.delivery == Delivery::kNotDelivered) {
     if (time_left && call->undelivered < options_.max_undelivered_resends) {
       ++call->undelivered;  // it never ran: sending it again is not a retry
-      s.queued.emplace(call->sequence, call);
+      insert_by_sequence(s.queued, call);
     } else {
-      call->done.complete(Error{Errc::kUnavailable, "could not deliver " + call->method + " to " + actor_name(actor) +
-                                                        " (" + outcome.result.error().message + ")"});
+      call->complete(env_.clock, Error{Errc::kUnavailable, "could not deliver " + call->method + " to " +
+                                                               actor_name(s.id) + " (" +
+                                                               outcome.result.error().message + ")"});
     }
   } else if (call->retries_left != 0 && time_left) {
     if (call->retries_left > 0) --call->retries_left;
     call_retries_.increment();
-    s.queued.emplace(call->sequence, call);
+    insert_by_sequence(s.queued, call);
   } else {
-    call->done.complete(Error{Errc::kPeerDied, actor_name(actor) + " died while " + call->method +
-                                                   " was in flight (" + outcome.result.error().message + ")"});
+    call->complete(env_.clock, Error{Errc::kPeerDied, actor_name(s.id) + " died while " + call->method +
+                                                          " was in flight (" + outcome.result.error().message + ")"});
   }
   pump(s);
 }
 
 void RuntimeClient::fail_queued(ActorSubmitter& s, const Error& error) {
-  for (auto& [sequence, call] : s.queued) call->done.complete(error);
+  for (PendingCall* call : s.queued) call->complete(env_.clock, error);
   s.queued.clear();
 }
 
@@ -607,9 +771,9 @@ void RuntimeClient::on_nodes_dead(const std::vector<NodeIncarnation>& dead, cons
     return it == alive_map.end() || it->second != instance;
   };
   // Actor calls in flight to dead nodes: settle them now (retry or kPeerDied) instead of at their deadline.
-  std::vector<std::pair<ActorId, std::shared_ptr<PendingCall>>> lost_calls;
+  std::vector<std::pair<ActorId, PendingCall*>> lost_calls;
   for (const auto& [actor, submitter] : submitters_) {
-    for (const auto& [sequence, call] : submitter->inflight) {
+    for (const auto& call : submitter->inflight) {
       if (is_dead(call->node, call->instance)) lost_calls.emplace_back(actor, call);
     }
   }
@@ -618,8 +782,9 @@ void RuntimeClient::on_nodes_dead(const std::vector<NodeIncarnation>& dead, cons
     return a.first != b.first ? a.first < b.first : a.second->sequence < b.second->sequence;
   });
   for (auto& [actor, call] : lost_calls) {
-    scope_.cancel(call->rpc);
-    finish_attempt(actor, call, call->attempt,
+    auto it = submitters_.find(actor);
+    if (it == submitters_.end() || !call->in_flight) continue;
+    finish_attempt(*it->second, call,
                    Outcome{Delivery::kLost, Error{Errc::kPeerDied, "node " + std::to_string(call->node) + " died"}});
   }
   for (auto& [attempt_id, attempt] : task_attempts_) {

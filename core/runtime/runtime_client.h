@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/async/deferred.h"
 #include "core/async/rpc.h"
 #include "core/async/scope.h"
 #include "core/async/task.h"
@@ -64,6 +65,67 @@ struct ClientOptions {
 };
 
 class RuntimeClient;
+
+// One actor call as its caller sees it: queued, in flight, or settled. Internal to RuntimeClient; it lives in
+// the caller's coroutine frame (inside an ActorCall), the client's lists point at it until it settles, and a
+// caller cancelled mid-call withdraws it from them.
+struct PendingCall {
+  uint64_t sequence = 0;
+  std::string method;
+  Bytes args;
+  TimePoint started{};
+  TimePoint deadline{};
+  int32_t retries_left = 0;
+  bool retries_known = false;
+  bool in_flight = false;    // in the submitter's inflight list (else queued, or nowhere once settled)
+  uint32_t attempt = 0;      // bumped on every send
+  uint32_t undelivered = 0;  // sends refused before the call ran
+  // Where the current attempt went.
+  NodeId node = kNoNode;
+  NodeInstance instance = 0;
+  uint64_t incarnation = 0;
+  uint64_t batch = 0;  // correlation of the batch post that carried the current attempt
+  // The outcome for the caller (the first one wins; later ones are dropped). The caller's Wakeup also serves as
+  // its deadline timer.
+  std::optional<Result<Bytes>> result;
+  Wakeup waiter;
+
+  bool done() const { return result.has_value(); }
+  void complete(Clock& clock, Result<Bytes> value) {
+    if (result.has_value()) return;
+    result.emplace(std::move(value));
+    if (waiter.valid()) clock.wake_at(clock.now(), waiter);
+  }
+};
+
+// The awaitable of one actor call: constructing it queues the call (or records why it was refused at once);
+// co_await gives the result. Neither copyable nor movable: the client points at it until it settles. Keep it in
+// a named local of a coroutine (see the GCC 12 note in runtime_client.cpp).
+class ActorCall {
+ public:
+  ActorCall(RuntimeClient& client, ActorId actor, std::string method, Bytes args, CallOptions options);
+  ~ActorCall();
+  ActorCall(const ActorCall&) = delete;
+  ActorCall& operator=(const ActorCall&) = delete;
+
+  const std::string& method() const { return call_.method; }
+
+  bool await_ready() const noexcept { return call_.done(); }
+  template <typename Promise>
+  void await_suspend(std::coroutine_handle<Promise> handle) {
+    call_.waiter = make_wakeup(handle);
+    clock_->wake_at(call_.deadline, call_.waiter);
+  }
+  Result<Bytes> await_resume();
+
+ private:
+  RuntimeClient& client_;
+  Clock* clock_;
+  ActorId actor_;
+  Duration timeout_;
+  bool queued_ = false;  // entered the client's lists and not yet settled for the caller
+  PendingCall call_;
+};
 
 // A reference to an actor that can be sent in arguments; rebind with RuntimeClient::handle().
 struct ActorRef {
@@ -128,6 +190,9 @@ class RuntimeClient {
   // no_restart = false lets the actor restart if it has restarts left (counts as one).
   Task<Status> kill_actor(ActorId id, bool no_restart = true);
   Task<Result<Bytes>> call_actor(ActorId id, std::string method, Bytes args, CallOptions options = {});
+  // call_actor, then the result decoded as R (void: none), in one coroutine.
+  template <typename R>
+  Task<Result<R>> call_actor_as(ActorId id, std::string method, Bytes args, CallOptions options);
 
   // --- Tasks ------------------------------------------------------------------------------------------
   template <typename R = void, typename... Args>
@@ -178,9 +243,11 @@ class RuntimeClient {
     }
   }
 
+ public:
  private:
-  struct PendingCall;
+  friend class ActorCall;
   struct ActorSubmitter;
+  struct OutBatch;
   struct TaskAttempt;
   // How one attempt of a call or task ended, as seen from here.
   enum class Delivery : uint8_t {
@@ -193,6 +260,7 @@ class RuntimeClient {
     Result<Bytes> result;
   };
   static Outcome classify(Result<Bytes> rpc);
+  static Outcome classify(protocol::CallResult&& result);
 
   // Control-store requests: retried on kUnreachable / kTimeout / kPeerDied / kUnavailable with backoff.
   Task<Result<Bytes>> control(uint32_t method, Bytes request, Duration extra_wait = Duration::zero());
@@ -200,10 +268,23 @@ class RuntimeClient {
 
   ActorSubmitter& submitter(ActorId id);
   void seed_location(const ActorInfo& info);
+  // Actor calls are sent in batches: pump() marks a submitter for the next flush (after the current event),
+  // which sends every call then ready, one kCallBatch post per node instance.
   void pump(ActorSubmitter& submitter);
-  void send(ActorSubmitter& submitter, const std::shared_ptr<PendingCall>& call);
-  Task<void> run_call(ActorId actor, std::shared_ptr<PendingCall> call, uint32_t attempt);
-  void finish_attempt(ActorId actor, const std::shared_ptr<PendingCall>& call, uint32_t attempt, Outcome outcome);
+  void flush();
+  void pump_now(ActorSubmitter& submitter);
+  void send(ActorSubmitter& submitter, PendingCall* call);
+  void post_batch(OutBatch& batch);
+  void on_results(const Bytes& payload);
+  // Settles every call still in flight in `batch` (bounced or rejected).
+  void settle_batch(uint64_t batch, const Outcome& outcome);
+  void take_inflight(ActorSubmitter& submitter, PendingCall& call);
+  void finish_attempt(ActorSubmitter& submitter, PendingCall* call, Outcome outcome);
+  // ActorCall's side: queue a call (false, with call.result set, when refused at once); take it back.
+  bool start_call(ActorId actor, PendingCall& call);
+  enum class Withdrawn : uint8_t { kNowhere, kFromQueue, kFromFlight };
+  Withdrawn withdraw(ActorId actor, PendingCall& call);
+  std::string state_of(ActorId actor) const;
   Task<void> resolve(ActorId actor);
   void fail_queued(ActorSubmitter& submitter, const Error& error);
   void evict_idle_submitters();
@@ -243,6 +324,10 @@ class RuntimeClient {
   metrics::Counter& task_retries_;
   metrics::Histogram& call_latency_ms_;
   metrics::Histogram& task_latency_ms_;
+  std::vector<ActorId> dirty_;     // submitters to pump at the next flush, in the order they were marked
+  std::vector<ActorId> flushing_;  // dirty_ while a flush walks it
+  std::vector<OutBatch> out_;      // batches being filled by the current flush
+  Deferred flusher_;
   Scope scope_;  // last: its coroutines use everything above
 };
 
@@ -253,12 +338,26 @@ Task<Result<R>> ActorHandle::call(std::string method, const Args&... args) const
   return call_with<R>(CallOptions{}, std::move(method), args...);
 }
 
+template <typename R>
+Task<Result<R>> RuntimeClient::call_actor_as(ActorId id, std::string method, Bytes args, CallOptions options) {
+  ActorCall call(*this, id, std::move(method), std::move(args), options);
+  Result<Bytes> bytes = co_await call;
+  if (!bytes.ok()) co_return bytes.error();
+  if constexpr (std::is_void_v<R>) {
+    co_return Status{};
+  } else {
+    Result<R> value = decode<R>(bytes.value());
+    if (!value.ok()) {
+      co_return Error{Errc::kInvalidArgument, "undecodable result of " + call.method() + ": " + value.error().message};
+    }
+    co_return std::move(value).value();
+  }
+}
+
 template <typename R, typename... Args>
 Task<Result<R>> ActorHandle::call_with(CallOptions options, std::string method, const Args&... args) const {
   TANDEM_CHECK(valid(), "calling through an empty ActorHandle");
-  std::string what = "result of " + method;
-  return RuntimeClient::decode_result<R>(client_->call_actor(id_, std::move(method), encode_args(args...), options),
-                                         std::move(what));
+  return client_->call_actor_as<R>(id_, std::move(method), encode_args(args...), options);
 }
 
 inline Task<Result<Bytes>> ActorHandle::call_raw(std::string method, Bytes args, CallOptions options) const {

@@ -201,11 +201,16 @@ TEST_CASE("Property: decoding arbitrary bytes never crashes and fails only with 
 
 TEST_CASE("Property: flipping bytes of a valid message never crashes the decoder") {
   rc::prop("mutated messages", [](uint32_t position, uint8_t value) {
-    protocol::CallActorRequest request{1, 2, 3, 4, 5, "method", encode_args(std::string("payload"), 1.5)};
+    protocol::CallEntry request{2, 3, 5, 1, "method", encode_args(std::string("payload"), 1.5)};
     Bytes bytes = encode(request);
     bytes[position % bytes.size()] = static_cast<char>(value);
-    const Errc code = decode<protocol::CallActorRequest>(bytes).code();
+    const Errc code = decode<protocol::CallEntry>(bytes).code();
     RC_ASSERT((code == Errc::kOk || code == Errc::kInvalidArgument));
+    protocol::CallResult result{2, 5, 1, protocol::CallOutcome::kLost, Errc::kPeerDied, "died", "value"};
+    Bytes result_bytes = encode(result);
+    result_bytes[position % result_bytes.size()] = static_cast<char>(value);
+    const Errc result_code = decode<protocol::CallResult>(result_bytes).code();
+    RC_ASSERT((result_code == Errc::kOk || result_code == Errc::kInvalidArgument));
   });
 }
 
