@@ -132,6 +132,7 @@ class RealServing final : public RealService {
 
   Status deploy(RealHost& host) override {
     host_ = &host;
+    observations_.emplace(scenario_config_, host.record().serving);
     Env& env = host.driver().env();
     sv::AppMasterOptions appmaster = scale_.appmaster(serving_appmaster_options(config_));
     for (size_t c = 0; c < config_.clusters.size(); ++c) {
@@ -187,24 +188,7 @@ class RealServing final : public RealService {
   bool all_ended() const override { return ended_ == issued_; }
 
   void finish(reports::RunRecord& record) override {
-    for (auto& [cluster, open] : acting_open_) {
-      if (open) record.serving.appmaster_acting[*open].end_ns = last_seen_acting_.at(cluster);
-    }
-    const std::string prefix = "serving." + config_.name + ".";
-    record.figures[prefix + "clusters"] = static_cast<double>(config_.clusters.size());
-    record.figures[prefix + "clients"] = static_cast<double>(config_.clients.size());
-    record.figures[prefix + "operations_ok"] = static_cast<double>(operations_ok_);
-    record.figures[prefix + "operations_failed"] = static_cast<double>(operations_failed_);
-    for (const auto& [key, count] : answered_by_)
-      record.figures[prefix + "answered." + key] = static_cast<double>(count);
-    uint32_t desired = 0;
-    for (const auto& [cluster, status] : last_status_) desired += static_cast<uint32_t>(status.desired);
-    record.figures[prefix + "desired_replicas_at_end"] = desired;
-    for (const auto& [cluster, status] : last_status_) {
-      for (const auto& [version, count] : status.serving) {
-        record.figures[prefix + cluster + ".serving." + version] = count;
-      }
-    }
+    if (observations_) observations_->finish(record, operations_ok_, operations_failed_);
   }
 
   Duration heartbeat_period() const override { return scenario_config_.heartbeat_period; }
@@ -224,7 +208,7 @@ class RealServing final : public RealService {
     sv::RequestOutcome outcome = co_await client.request(std::move(payload));
     host_->record().requests.end(id, outcome.code, TimePoint(host_->scenario_now()),
                                  std::max<uint32_t>(1, outcome.attempts));
-    if (outcome.ok()) ++answered_by_[outcome.cluster + "." + outcome.version];
+    if (outcome.ok()) observations_->answered(std::move(outcome.cluster), std::move(outcome.version));
     ++ended_;
   }
 
@@ -295,35 +279,7 @@ class RealServing final : public RealService {
   }
 
   void take(const std::string& cluster, const sv::AppMasterStatus& status) {
-    reports::ServingRecord& serving = host_->record().serving;
-    const int64_t now = now_ns();
-    last_status_[cluster] = status;
-    if (status.acting) {
-      std::optional<size_t>& open = acting_open_[cluster];
-      if (open && serving.appmaster_acting[*open].epoch != status.epoch) {
-        serving.appmaster_acting[*open].end_ns = last_seen_acting_[cluster];
-        open.reset();
-      }
-      if (!open) {
-        serving.appmaster_acting.push_back({config_.name, cluster, status.epoch, now, std::nullopt});
-        open = serving.appmaster_acting.size() - 1;
-      }
-      last_seen_acting_[cluster] = now;
-    }
-    if (sv::upgrade_active(status.upgrade.state)) {
-      serving.upgrade_unavailability.push_back(
-          {now, config_.name + "@" + cluster, status.detached_for_upgrade, status.allowed_unavailable});
-    }
-    if (serving.versions.size() < reports::ServingRecord::kMaxVersionSamples) {
-      serving.versions.push_back(
-          {now, config_.name, cluster, static_cast<uint32_t>(std::max(0, status.desired)), status.serving});
-    }
-    const sv::AutoscalePolicy& autoscale = config_.spec.autoscale;
-    if (autoscale.mode != sv::AutoscaleMode::kOff && status.deployed) {
-      serving.replicas.push_back({now, config_.name + "@" + cluster, static_cast<uint32_t>(status.desired),
-                                  static_cast<uint32_t>(autoscale.min_replicas),
-                                  static_cast<uint32_t>(autoscale.max_replicas)});
-    }
+    observations_->take(cluster, status, now_ns());
   }
 
   // Converged when, in every cluster with weight, discovery lists exactly the nodes of the service's live
@@ -342,13 +298,7 @@ class RealServing final : public RealService {
     const std::string prefix = sv::member_prefix(config_.name);
     for (size_t c = 0; c < config_.clusters.size(); ++c) {
       const std::string& cluster = config_.clusters[c];
-      std::multiset<NodeId> listed;
-      uint32_t weight = 0;
-      for (const sv::ClusterEntry& entry : resolution.value().clusters) {
-        if (entry.cluster != cluster) continue;
-        weight = entry.weight;
-        for (const sv::Endpoint& endpoint : entry.proxies) listed.insert(endpoint.node);
-      }
+      const auto [listed, weight] = ServingObservations::listed(resolution.value(), cluster);
       Result<std::vector<runtime::ActorInfo>> actors = make_error(Errc::kUnavailable, "the head is down");
       if (host_->up(config_.heads.at(cluster))) actors = co_await host_->runtime(c).list_actors(false, false);
       if (!actors.ok()) {
@@ -366,19 +316,7 @@ class RealServing final : public RealService {
       if (weight == 0) continue;
       if (listed != live) converged = false;
     }
-    reports::ServingRecord& serving = host_->record().serving;
-    const int64_t now = now_ns();
-    if (!ever_converged_) {
-      ever_converged_ = converged && !resolution.value().clusters.empty();
-      co_return;
-    }
-    if (!converged && !diverged_) {
-      diverged_ = true;
-      serving.discovery.push_back({config_.name, now, std::nullopt});
-    } else if (converged && diverged_) {
-      diverged_ = false;
-      serving.discovery.back().converged_ns = now;
-    }
+    observations_->discovery(converged, !resolution.value().clusters.empty(), now_ns());
   }
 
   const ServingServiceConfig& scenario_config_;  // scenario times (for the record and the schedule)
@@ -395,12 +333,7 @@ class RealServing final : public RealService {
   uint64_t operations_ok_ = 0;
   uint64_t operations_failed_ = 0;
   bool observing_ = false;
-  bool ever_converged_ = false;
-  bool diverged_ = false;
-  std::map<std::string, sv::AppMasterStatus> last_status_;
-  std::map<std::string, uint64_t> answered_by_;  // "c1.v2" -> successful requests
-  std::map<std::string, std::optional<size_t>> acting_open_;
-  std::map<std::string, int64_t> last_seen_acting_;
+  std::optional<ServingObservations> observations_;  // from deploy(): it records into the run's record
 };
 
 }  // namespace

@@ -147,25 +147,7 @@ class ServingInstance final : public ServiceInstance {
   }
 
   void finish(reports::RunRecord& record) override {
-    for (auto& [cluster, open] : acting_open_) {
-      if (open) serving_.appmaster_acting[*open].end_ns = last_seen_acting_.at(cluster);
-    }
-    const std::string prefix = "serving." + config_.name + ".";
-    record.figures[prefix + "clusters"] = static_cast<double>(config_.clusters.size());
-    record.figures[prefix + "clients"] = static_cast<double>(config_.clients.size());
-    record.figures[prefix + "operations_ok"] = static_cast<double>(operations_ok_);
-    record.figures[prefix + "operations_failed"] = static_cast<double>(operations_failed_);
-    for (const auto& [key, count] : answered_by_) {
-      record.figures[prefix + "answered." + key.first + "." + key.second] = static_cast<double>(count);
-    }
-    uint32_t desired = 0;
-    for (const auto& [cluster, status] : last_status_) desired += static_cast<uint32_t>(status.desired);
-    record.figures[prefix + "desired_replicas_at_end"] = desired;
-    for (const auto& [cluster, status] : last_status_) {
-      for (const auto& [version, count] : status.serving) {
-        record.figures[prefix + cluster + ".serving." + version] = count;
-      }
-    }
+    observations_.finish(record, operations_ok_, operations_failed_);
   }
 
  private:
@@ -174,7 +156,7 @@ class ServingInstance final : public ServiceInstance {
   Task<void> one_request(sv::ServingClient& client, reports::RequestLog::RequestId id, std::string payload) {
     sv::RequestOutcome outcome = co_await client.request(std::move(payload));
     requests_.end(id, outcome.code, world_.now(), std::max<uint32_t>(1, outcome.attempts));
-    if (outcome.ok()) ++answered_by_[{std::move(outcome.cluster), std::move(outcome.version)}];
+    if (outcome.ok()) observations_.answered(std::move(outcome.cluster), std::move(outcome.version));
   }
 
   void add_runtime(ServiceContext& context, NodeId node, NodeId head, bool is_head, const std::string& cluster) {
@@ -278,34 +260,7 @@ class ServingInstance final : public ServiceInstance {
   }
 
   void take(const std::string& cluster, const sv::AppMasterStatus& status) {
-    const int64_t now_ns = to_ns(world_.now());
-    last_status_[cluster] = status;
-    if (status.acting) {
-      std::optional<size_t>& open = acting_open_[cluster];
-      if (open && serving_.appmaster_acting[*open].epoch != status.epoch) {
-        serving_.appmaster_acting[*open].end_ns = last_seen_acting_[cluster];
-        open.reset();
-      }
-      if (!open) {
-        serving_.appmaster_acting.push_back({config_.name, cluster, status.epoch, now_ns, std::nullopt});
-        open = serving_.appmaster_acting.size() - 1;
-      }
-      last_seen_acting_[cluster] = now_ns;
-    }
-    if (sv::upgrade_active(status.upgrade.state)) {
-      serving_.upgrade_unavailability.push_back(
-          {now_ns, config_.name + "@" + cluster, status.detached_for_upgrade, status.allowed_unavailable});
-    }
-    if (serving_.versions.size() < reports::ServingRecord::kMaxVersionSamples) {
-      serving_.versions.push_back(
-          {now_ns, config_.name, cluster, static_cast<uint32_t>(std::max(0, status.desired)), status.serving});
-    }
-    const sv::AutoscalePolicy& autoscale = config_.spec.autoscale;
-    if (autoscale.mode != sv::AutoscaleMode::kOff && status.deployed) {
-      serving_.replicas.push_back({now_ns, config_.name + "@" + cluster, static_cast<uint32_t>(status.desired),
-                                   static_cast<uint32_t>(autoscale.min_replicas),
-                                   static_cast<uint32_t>(autoscale.max_replicas)});
-    }
+    observations_.take(cluster, status, to_ns(world_.now()));
   }
 
   // Discovery is converged when, in every cluster with weight, it lists exactly the nodes of the service's
@@ -317,13 +272,7 @@ class ServingInstance final : public ServiceInstance {
     bool converged = true;
     const std::string prefix = sv::member_prefix(config_.name);
     for (const std::string& cluster : config_.clusters) {
-      std::multiset<NodeId> listed;
-      uint32_t weight = 0;
-      for (const sv::ClusterEntry& entry : resolution.clusters) {
-        if (entry.cluster != cluster) continue;
-        weight = entry.weight;
-        for (const sv::Endpoint& endpoint : entry.proxies) listed.insert(endpoint.node);
-      }
+      const auto [listed, weight] = ServingObservations::listed(resolution, cluster);
       RuntimePart* head = NodeHosting::part<RuntimePart>(world_, config_.heads.at(cluster), head_slots_.at(cluster));
       if (head == nullptr || head->node.control_store() == nullptr) {
         // The cluster's control plane is gone: converged once discovery routes nothing there.
@@ -341,18 +290,7 @@ class ServingInstance final : public ServiceInstance {
       if (weight == 0) continue;  // no traffic goes there: its list does not matter to clients
       if (listed != live) converged = false;
     }
-    const int64_t now_ns = to_ns(world_.now());
-    if (!ever_converged_) {
-      ever_converged_ = converged && !resolution.clusters.empty();
-      return;
-    }
-    if (!converged && !diverged_) {
-      diverged_ = true;
-      serving_.discovery.push_back({config_.name, now_ns, std::nullopt});
-    } else if (converged && diverged_) {
-      diverged_ = false;
-      serving_.discovery.back().converged_ns = now_ns;
-    }
+    observations_.discovery(converged, !resolution.clusters.empty(), to_ns(world_.now()));
   }
 
   const ServingConfig& config_;
@@ -371,12 +309,7 @@ class ServingInstance final : public ServiceInstance {
   uint64_t operations_ok_ = 0;
   uint64_t operations_failed_ = 0;
   bool probing_ = false;
-  bool ever_converged_ = false;
-  bool diverged_ = false;
-  std::map<std::string, sv::AppMasterStatus> last_status_;
-  std::map<std::pair<std::string, std::string>, uint64_t> answered_by_;  // (cluster, version) -> successes
-  std::map<std::string, std::optional<size_t>> acting_open_;
-  std::map<std::string, int64_t> last_seen_acting_;
+  ServingObservations observations_{config_, serving_};
 };
 
 // ---------------------------------------------------------------------------------------------------------
@@ -996,6 +929,83 @@ Task<Status> record_release(sv::ServingKeeper& keeper, std::string service, Stat
 }
 
 }  // namespace
+
+void ServingObservations::take(const std::string& cluster, const sv::AppMasterStatus& status, int64_t now_ns) {
+  last_status_[cluster] = status;
+  if (status.acting) {
+    std::optional<size_t>& open = acting_open_[cluster];
+    if (open && serving_.appmaster_acting[*open].epoch != status.epoch) {
+      serving_.appmaster_acting[*open].end_ns = last_seen_acting_[cluster];
+      open.reset();
+    }
+    if (!open) {
+      serving_.appmaster_acting.push_back({config_.name, cluster, status.epoch, now_ns, std::nullopt});
+      open = serving_.appmaster_acting.size() - 1;
+    }
+    last_seen_acting_[cluster] = now_ns;
+  }
+  if (sv::upgrade_active(status.upgrade.state)) {
+    serving_.upgrade_unavailability.push_back(
+        {now_ns, config_.name + "@" + cluster, status.detached_for_upgrade, status.allowed_unavailable});
+  }
+  if (serving_.versions.size() < reports::ServingRecord::kMaxVersionSamples) {
+    serving_.versions.push_back(
+        {now_ns, config_.name, cluster, static_cast<uint32_t>(std::max(0, status.desired)), status.serving});
+  }
+  const sv::AutoscalePolicy& autoscale = config_.spec.autoscale;
+  if (autoscale.mode != sv::AutoscaleMode::kOff && status.deployed) {
+    serving_.replicas.push_back({now_ns, config_.name + "@" + cluster, static_cast<uint32_t>(status.desired),
+                                 static_cast<uint32_t>(autoscale.min_replicas),
+                                 static_cast<uint32_t>(autoscale.max_replicas)});
+  }
+}
+
+std::pair<std::multiset<NodeId>, uint32_t> ServingObservations::listed(const sv::Resolution& resolution,
+                                                                      const std::string& cluster) {
+  std::pair<std::multiset<NodeId>, uint32_t> out;
+  for (const sv::ClusterEntry& entry : resolution.clusters) {
+    if (entry.cluster != cluster) continue;
+    out.second = entry.weight;
+    for (const sv::Endpoint& endpoint : entry.proxies) out.first.insert(endpoint.node);
+  }
+  return out;
+}
+
+void ServingObservations::discovery(bool converged, bool listed_any, int64_t now_ns) {
+  if (!ever_converged_) {
+    ever_converged_ = converged && listed_any;
+    return;
+  }
+  if (!converged && !diverged_) {
+    diverged_ = true;
+    serving_.discovery.push_back({config_.name, now_ns, std::nullopt});
+  } else if (converged && diverged_) {
+    diverged_ = false;
+    serving_.discovery.back().converged_ns = now_ns;
+  }
+}
+
+void ServingObservations::finish(reports::RunRecord& record, uint64_t operations_ok, uint64_t operations_failed) {
+  for (auto& [cluster, open] : acting_open_) {
+    if (open) serving_.appmaster_acting[*open].end_ns = last_seen_acting_.at(cluster);
+  }
+  const std::string prefix = "serving." + config_.name + ".";
+  record.figures[prefix + "clusters"] = static_cast<double>(config_.clusters.size());
+  record.figures[prefix + "clients"] = static_cast<double>(config_.clients.size());
+  record.figures[prefix + "operations_ok"] = static_cast<double>(operations_ok);
+  record.figures[prefix + "operations_failed"] = static_cast<double>(operations_failed);
+  for (const auto& [key, count] : answered_by_) {
+    record.figures[prefix + "answered." + key.first + "." + key.second] = static_cast<double>(count);
+  }
+  uint32_t desired = 0;
+  for (const auto& [cluster, status] : last_status_) desired += static_cast<uint32_t>(status.desired);
+  record.figures[prefix + "desired_replicas_at_end"] = desired;
+  for (const auto& [cluster, status] : last_status_) {
+    for (const auto& [version, count] : status.serving) {
+      record.figures[prefix + cluster + ".serving." + version] = count;
+    }
+  }
+}
 
 Task<Status> run_serving_operation(sv::ServingKeeper& keeper, std::string service, ServingOperation op,
                                    reports::ServingRecord& serving) {

@@ -49,7 +49,10 @@
 
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/serving/appmaster.h"
@@ -57,6 +60,7 @@
 #include "core/serving/serving_client.h"
 #include "core/serving/serving_keeper.h"
 #include "core/serving/service_spec.h"
+#include "reports/run_record.h"
 #include "scenarios/service.h"
 
 namespace tandem::scenarios {
@@ -108,6 +112,35 @@ serving::ServingKeeperOptions serving_keeper_options(const ServingServiceConfig&
 serving::ServingClientOptions serving_client_options(const ServingServiceConfig& config, NodeId client);
 // How long the deploy operation waits for every cluster to serve its replicas.
 inline constexpr Duration kServingDeployTimeout = std::chrono::minutes(10);
+
+// What the observer makes of its samples, the same on both worlds (the sim reads discovery and control stores
+// in-process, the real runner over RPC): AppMaster acting intervals by epoch, upgrade unavailability, serving
+// backends per version and the replica target from each AppMaster probe; discovery's divergences (from the first
+// time it converged); answers per (cluster, version); and the service's figures at the end.
+class ServingObservations {
+ public:
+  ServingObservations(const ServingServiceConfig& config, reports::ServingRecord& serving)
+      : config_(config), serving_(serving) {}
+  void take(const std::string& cluster, const serving::AppMasterStatus& status, int64_t now_ns);
+  // The proxy nodes discovery lists for `cluster`, and the cluster's weight there.
+  static std::pair<std::multiset<NodeId>, uint32_t> listed(const serving::Resolution& resolution,
+                                                          const std::string& cluster);
+  // A discovery check: `converged` as the caller judged it; `listed_any` whether discovery listed any cluster.
+  void discovery(bool converged, bool listed_any, int64_t now_ns);
+  void answered(std::string cluster, std::string version) { ++answered_by_[{std::move(cluster), std::move(version)}]; }
+  // Closes open acting intervals and adds the figures (prefix "serving.<name>.").
+  void finish(reports::RunRecord& record, uint64_t operations_ok, uint64_t operations_failed);
+
+ private:
+  const ServingServiceConfig& config_;
+  reports::ServingRecord& serving_;
+  std::map<std::string, serving::AppMasterStatus> last_status_;
+  std::map<std::string, std::optional<size_t>> acting_open_;  // cluster -> index in appmaster_acting
+  std::map<std::string, int64_t> last_seen_acting_;
+  std::map<std::pair<std::string, std::string>, uint64_t> answered_by_;  // (cluster, version) -> successes
+  bool ever_converged_ = false;
+  bool diverged_ = false;
+};
 
 // Runs `op` (any operation but "deploy") on `keeper`; a release's outcome goes to `serving` for the
 // upgrade-safety check.
