@@ -1,6 +1,7 @@
 #include "real_backend/real_catalog.h"
 
 #include "core/apps/automl/service.h"
+#include "core/apps/fanout/workers.h"
 #include "core/serving/catalog.h"
 
 namespace tandem::real {
@@ -10,6 +11,7 @@ const runtime::RuntimeCatalog& real_catalog() {
     runtime::RuntimeCatalog built;
     apps::automl::register_automl(built);
     serving::register_serving_classes(built);
+    apps::register_fanout_classes(built);
     return built;
   }();
   return catalog;

@@ -16,6 +16,7 @@
 #include "real_backend/real_catalog.h"
 #include "scenarios/real/real_service.h"
 #include "scenarios/services/automl.h"
+#include "scenarios/services/fanout.h"
 #include "scenarios/services/serving.h"
 #include "scenarios/workload.h"
 #include "sim/world.h"
@@ -217,9 +218,11 @@ class RealRun final : public RealHost {
         }
       }
       service_ = real_world::make_real_serving(spec, options_.time_scale);
+    } else if (fanout_config(spec) != nullptr) {
+      service_ = real_world::make_real_fanout(scenario_, spec, options_.time_scale);
     } else {
       const AutoMLServiceConfig* automl = automl_config(spec);
-      TANDEM_CHECK(automl != nullptr, "real_world_problems() allows only automl and serving services");
+      TANDEM_CHECK(automl != nullptr, "real_world_problems() allows only automl, serving and fanout services");
       service_ = std::make_unique<RealAutoML>(scenario_, *automl, options_.time_scale, root.fork("service", 0));
     }
 
@@ -816,15 +819,15 @@ std::vector<std::string> real_world_problems(const Scenario& scenario) {
   size_t deployable = 0;
   for (size_t i = 0; i < scenario.services.size(); ++i) {
     const ServiceSpec& service = *scenario.services[i];
-    if (automl_config(service) != nullptr) {
+    if (automl_config(service) != nullptr || fanout_config(service) != nullptr) {
       ++deployable;
     } else if (serving_config(service) != nullptr) {
       ++deployable;
       for (std::string& problem : real_world::real_serving_problems(scenario, i)) problems.push_back(std::move(problem));
     } else {
       problems.push_back("/services/" + std::to_string(i) + ": service kind \"" + std::string(service.kind()) +
-                         "\" has no real deployment yet (the real world runs \"automl\" and \"serving\"; fix: "
-                         "run it in sim)");
+                         "\" has no real deployment yet (the real world runs \"automl\", \"serving\" and \"fanout\"; "
+                         "fix: run it in sim)");
     }
   }
   if (deployable > 1) {

@@ -4,17 +4,17 @@
 //
 // Contract:
 // - real_world_problems() says, before anything starts, everything that keeps a scenario off the real world:
-//   a service kind with no real deployment (today "automl" and "serving" have one), a fault kind not applied
-//   to real processes yet, a fault that hits the serving keeper's node (the driver plays it). Empty when it
-//   can run. Every problem starts with the JSON pointer of what to change and ends with the fix.
+//   a service kind with no real deployment (today "automl", "serving" and "fanout" have one), a fault kind
+//   not applied to real processes yet, a fault that hits the serving keeper's node (the driver plays it).
+//   Empty when it can run. Every problem starts with the JSON pointer of what to change and ends with the fix.
 // - Time: the run is compressed by time_scale (scenario seconds per real second): every time in the scenario —
 //   event times, durations, rates, the service's cost model, heartbeats and timeouts — is divided by it, and
 //   every time recorded is converted back, so reports read in scenario time. A real run is not replayable:
 //   the record has no trace hash and the determinism check is not evaluated.
 // - Members: each runtime cluster of the service has a cluster file of its own: its head node runs `tandem head`,
 //   each worker node a `tandem node` (resources from the topology, labels cluster and node); every file lists
-//   the other clusters' processes as peers. automl: one cluster. serving: one per serving cluster, plus the
-//   discovery node as a `tandem head` of its own. Client nodes are the driver — this process — issuing on
+//   the other clusters' processes as peers. automl and fanout: one cluster. serving: one per serving cluster,
+//   plus the discovery node as a `tandem head` of its own. Client nodes are the driver — this process — issuing on
 //   their behalf (a crashed or paused client node issues nothing, as in sim); so is a serving keeper node.
 // - Operations ("op" events, serving only): deploy, scale, upgrade, canary, blue_green, kill_appmaster,
 //   restart_job and set_weight run on the ServingKeeper in the driver, as the sim runs them on the keeper node

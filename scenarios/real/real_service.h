@@ -78,6 +78,8 @@ class RealService {
 
 // The serving kind on real processes (scenarios/real/real_serving.cpp); `spec` must be a serving service.
 std::unique_ptr<RealService> make_real_serving(const ServiceSpec& spec, double time_scale);
+// The fanout kind on real processes (scenarios/real/real_fanout.cpp); `spec` must be a fanout service.
+std::unique_ptr<RealService> make_real_fanout(const Scenario& scenario, const ServiceSpec& spec, double time_scale);
 // What keeps a serving service off the real world (each "POINTER: why (fix: ...)"); empty when it can run.
 std::vector<std::string> real_serving_problems(const Scenario& scenario, size_t service_index);
 // The keeper node of a serving service (the driver plays it: no fault may hit it), nullopt for other kinds;

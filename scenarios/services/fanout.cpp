@@ -12,19 +12,10 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr Duration kClientGrace = 20ms;  // one hop back from the Trigger
+constexpr Duration kClientGrace = kFanoutClientGrace;
 constexpr int kMaxDeployAttempts = 10;
 
-struct FanoutConfig {
-  std::string name;
-  NodeId head = kNoNode;
-  std::vector<NodeId> workers;
-  std::vector<NodeId> clients;
-  apps::FanoutSpec spec;
-  Duration deploy_at{};
-  Duration heartbeat = 100ms;
-  double worker_cpus = 64;  // each worker node's "CPU" for the runtime's scheduler
-};
+using FanoutConfig = FanoutServiceConfig;
 
 class RuntimePart final : public sim::NodeProcess {
  public:
@@ -87,7 +78,7 @@ class FanoutInstance final : public ServiceInstance {
   }
 
  private:
-  Duration budget() const { return config_.spec.deadline + kClientGrace + 30ms; }
+  Duration budget() const { return fanout_request_budget(config_.spec); }
 
   void add_runtime(ServiceContext& context, NodeId node, bool is_head) {
     runtime::RuntimeNodeOptions options;
@@ -164,10 +155,11 @@ class FanoutSpecImpl final : public ServiceSpec {
   std::string_view kind() const override { return "fanout"; }
   const std::string& name() const override { return config_.name; }
   const std::vector<NodeId>& clients() const override { return config_.clients; }
-  Duration request_budget() const override { return config_.spec.deadline + kClientGrace + 30ms; }
+  Duration request_budget() const override { return fanout_request_budget(config_.spec); }
   std::unique_ptr<ServiceInstance> instantiate(ServiceContext& context) const override {
     return std::make_unique<FanoutInstance>(config_, context);
   }
+  const FanoutConfig& config() const { return config_; }
   std::string describe() const override {
     const apps::FanoutSpec& s = config_.spec;
     return "fanout " + config_.name + ": " + std::to_string(s.banks) + " banks x " + std::to_string(s.indicators) +
@@ -259,5 +251,10 @@ class FanoutKind final : public ServiceKind {
 }  // namespace
 
 std::unique_ptr<ServiceKind> make_fanout_service_kind() { return std::make_unique<FanoutKind>(); }
+
+const FanoutServiceConfig* fanout_config(const ServiceSpec& spec) {
+  const auto* fanout_spec = dynamic_cast<const FanoutSpecImpl*>(&spec);
+  return fanout_spec == nullptr ? nullptr : &fanout_spec->config();
+}
 
 }  // namespace tandem::scenarios

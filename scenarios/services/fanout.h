@@ -18,11 +18,36 @@
 #pragma once
 
 #include <memory>
+#include <string>
+#include <vector>
 
+#include "core/apps/fanout/fanout_spec.h"
 #include "scenarios/service.h"
 
 namespace tandem::scenarios {
 
 std::unique_ptr<ServiceKind> make_fanout_service_kind();
+
+// A fanout service as the loader read it: shared by the sim instance and the real world's deployment
+// (scenarios/real/real_fanout.cpp), so both run the same app with the same options.
+struct FanoutServiceConfig {
+  std::string name;
+  NodeId head = kNoNode;
+  std::vector<NodeId> workers;  // in the head's cluster
+  std::vector<NodeId> clients;
+  apps::FanoutSpec spec;
+  Duration deploy_at{};
+  Duration heartbeat = std::chrono::milliseconds(100);
+  double worker_cpus = 64;  // each worker node's "CPU" for the runtime's scheduler
+};
+
+// One hop back from the Trigger: the client waits the deadline plus this before it gives up on a Trigger.
+inline constexpr Duration kFanoutClientGrace = std::chrono::milliseconds(20);
+// The longest a request may take as its client sees it (the record's budget for it): deadline, grace, margin.
+inline Duration fanout_request_budget(const apps::FanoutSpec& spec) {
+  return spec.deadline + kFanoutClientGrace + std::chrono::milliseconds(30);
+}
+// The configuration of `spec` when it is a fanout service; nullptr for other kinds.
+const FanoutServiceConfig* fanout_config(const ServiceSpec& spec);
 
 }  // namespace tandem::scenarios

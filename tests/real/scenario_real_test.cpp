@@ -1,9 +1,10 @@
-// `tandem run --world real`: a scenario's AutoML or serving service deployed on `tandem head` / `tandem node`
-// processes, its workload driven from this process, its faults applied as real faults (kill -9, SIGSTOP, actor
-// kill), and the same record and checks as a sim run; and the scenarios the real world cannot run yet refused
-// up front.
+// `tandem run --world real`: a scenario's AutoML, serving or fanout service deployed on `tandem head` /
+// `tandem node` processes, its workload driven from this process, its faults applied as real faults (kill -9,
+// SIGSTOP, actor kill, transport cuts and link faults), and the same record and checks as a sim run; and the
+// scenarios the real world cannot run yet refused up front.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -286,6 +287,117 @@ TEST_CASE("Real run: slow_node, clog and link_reorder on a serving scenario beco
   for (const reports::CheckResult& check : result.value().checks) {
     INFO(check.name << ": " << check.summary);
     CHECK(check.status != reports::CheckStatus::kFail);
+  }
+}
+
+TEST_CASE("Real run: the strategy fan-out with a worker node killed by kill -9 - answers by the deadline, recovers") {
+  LoadResult loaded = load_scenario_file(real_scenario_path("fanout-node-kill"));
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  const Scenario& scenario = *loaded.scenario;
+  CHECK(real_world_problems(scenario).empty());
+  LoadResult library = load_scenario_file(builtin_library_dir() + "/fanout-node-crash.json");
+  REQUIRE(library.ok());
+  CHECK(real_world_problems(*library.scenario).empty());  // the library's fan-out scenario runs too
+  Result<RunResult> result = run_real(scenario, 1, "fanout-real");
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const reports::RunRecord& record = result.value().record;
+  for (const reports::TraceEntry& note : record.notes) INFO(note.detail);
+  // One runtime cluster: the head and three worker processes; the app deployed once, every worker pre-started.
+  CHECK(record.figures.at("real.clusters") == 1);
+  CHECK(record.figures.at("real.processes") == 4);
+  CHECK(record.figures.at("fanout.strategy.deploy_attempts") == 1);
+  CHECK(std::any_of(record.notes.begin(), record.notes.end(), [](const reports::TraceEntry& note) {
+    return note.detail == "fanout strategy deployed: every worker pre-started";
+  }));
+  // 40 requests a second from 3 s to 11 s, every one ended (complete, partial or an explicit error), none late.
+  const reports::RequestTotals totals = record.requests.totals();
+  CHECK(totals.issued >= 280);
+  CHECK(totals.lost == 0);
+  CHECK(totals.late == 0);
+  const double complete = record.figures.at("fanout.strategy.complete");
+  CHECK(complete + record.figures.at("fanout.strategy.partial") + record.figures.at("fanout.strategy.failed") ==
+        static_cast<double>(totals.issued));
+  CHECK(complete == static_cast<double>(totals.ok));
+  CHECK(complete >= 0.9 * static_cast<double>(totals.issued));
+  CHECK(record.figures.at("fanout.strategy.max_latency_ms") <= 350);
+  // worker1 was killed at 6 s and stayed down until the end of the run.
+  REQUIRE(record.faults.size() == 1);
+  CHECK(record.faults[0].kind == "crash");
+  CHECK_FALSE(record.faults[0].skipped);
+  CHECK(record.faults[0].start_ns >= 6'000'000'000);
+  REQUIRE(record.node_spans.size() == 1);
+  CHECK(record.node_spans[0].state == "down");
+  // Recovered: the runtime restarted the dead node's workers on the other two, the Dispatchers routed around
+  // them, and every request issued from 9 s on got a complete answer.
+  const auto bucket_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(record.requests.bucket()).count();
+  uint64_t late_issued = 0;
+  uint64_t late_failed = 0;
+  const std::vector<reports::SeriesBucket>& series = record.requests.series();
+  for (size_t b = static_cast<size_t>(9'000'000'000 / bucket_ns); b < series.size(); ++b) {
+    late_issued += series[b].issued;
+    late_failed += series[b].failed;
+  }
+  CHECK(late_issued >= 60);
+  CHECK(late_failed == 0);
+  for (const reports::CheckResult& check : result.value().checks) {
+    INFO(check.name << ": " << check.summary);
+    CHECK(check.status == reports::CheckStatus::kPass);
+  }
+}
+
+TEST_CASE("Real run: a fan-out worker node isolated, then another paused, at time scale 2") {
+  std::ifstream in(real_scenario_path("fanout-node-kill"));
+  Json scenario_json = Json::parse(in);
+  scenario_json.erase("$schema");
+  scenario_json["events"] = Json::parse(R"([
+    {"at": "5s", "fault": "isolate", "target": "f1/worker0", "for": "1s"},
+    {"at": "8s", "fault": "pause", "target": "f1/worker2", "for": "1s"}
+  ])");
+  // Two faults cost more answers than one: the sim run of this scenario gets 80.4% complete (seed 1).
+  scenario_json["expect"]["availability"]["overall"] = 0.75;
+  LoadResult loaded = load_scenario_json(scenario_json);
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  CHECK(real_world_problems(*loaded.scenario).empty());
+  Result<RunResult> result = run_real(*loaded.scenario, 2, "fanout-kill-actor");
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const reports::RunRecord& record = result.value().record;
+  REQUIRE(record.faults.size() == 2);
+  CHECK(record.faults[0].kind == "isolate");
+  CHECK(record.faults[1].kind == "pause");
+  for (const reports::FaultSpan& fault : record.faults) {
+    REQUIRE(fault.end_ns);
+    CHECK(*fault.end_ns - fault.start_ns >= 900'000'000);  // 1 s in scenario time (0.5 s real)
+  }
+  CHECK(record.figures.at("real.messages_dropped_by_filter") > 0);  // worker0's traffic, cut at its transport
+  for (const reports::TraceEntry& note : record.notes) {
+    CHECK_THAT(note.detail, !Catch::Contains("filter on"));  // every member's filter was set and cleared
+  }
+  REQUIRE(record.node_spans.size() == 1);
+  CHECK(record.node_spans[0].state == "paused");
+  const reports::RequestTotals totals = record.requests.totals();
+  CHECK(totals.issued >= 280);
+  CHECK(totals.lost == 0);
+  CHECK(totals.late == 0);
+  CHECK(record.figures.at("fanout.strategy.complete") >= 0.75 * static_cast<double>(totals.issued));
+  CHECK(record.figures.at("fanout.strategy.partial") + record.figures.at("fanout.strategy.failed") > 0);
+  // Once both faults are healed, every request issued gets a complete answer again.
+  const auto bucket_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(record.requests.bucket()).count();
+  uint64_t after_issued = 0;
+  uint64_t after_failed = 0;
+  const std::vector<reports::SeriesBucket>& series = record.requests.series();
+  for (size_t b = static_cast<size_t>(10'000'000'000 / bucket_ns); b < series.size(); ++b) {
+    after_issued += series[b].issued;
+    after_failed += series[b].failed;
+  }
+  CHECK(after_issued >= 30);
+  CHECK(after_failed == 0);
+  for (const reports::CheckResult& check : result.value().checks) {
+    INFO(check.name << ": " << check.summary);
+    CHECK(check.status == reports::CheckStatus::kPass);
   }
 }
 
