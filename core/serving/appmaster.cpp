@@ -180,7 +180,7 @@ Task<void> AppMaster::adopt_members() {
     if (record.id == 0 || !record.ready) unnamed.push_back(record.name);
   }
   for (const std::string& name : unnamed) {
-    BackendRecord* backend = meta_.backend_named(name);
+    BackendRecord* backend = backend_named(name);
     ActorId id = backend != nullptr ? backend->id : 0;
     if (backend == nullptr) {
       for (const ProxyRecord& proxy : meta_.proxies) {
@@ -195,12 +195,12 @@ Task<void> AppMaster::adopt_members() {
         continue;
       }
       id = found.value().id();
-      if (BackendRecord* again = meta_.backend_named(name)) again->id = id;
+      if (BackendRecord* again = backend_named(name)) again->id = id;
       for (ProxyRecord& proxy : meta_.proxies) {
         if (proxy.name == name) proxy.id = id;
       }
     }
-    if (BackendRecord* again = meta_.backend_named(name)) {
+    if (BackendRecord* again = backend_named(name)) {
       const bool attach = again->role != MemberRole::kRetired &&
                           !(upgrade_active(meta_.upgrade.state) &&
                             std::find(meta_.upgrade.batch.begin(), meta_.upgrade.batch.end(), id) !=
@@ -348,6 +348,18 @@ BackendRecord* AppMaster::backend_record(ActorId id) {
   if (record != nullptr) {
     backend_index_.clear();
     for (size_t i = 0; i < meta_.backends.size(); ++i) backend_index_.emplace(meta_.backends[i].id, i);
+  }
+  return record;
+}
+
+BackendRecord* AppMaster::backend_named(const std::string& name) {
+  auto valid = [&](auto it) { return it != backend_name_index_.end() && it->second < meta_.backends.size() &&
+                                     meta_.backends[it->second].name == name; };
+  if (auto it = backend_name_index_.find(name); valid(it)) return &meta_.backends[it->second];
+  BackendRecord* record = meta_.backend_named(name);
+  if (record != nullptr) {
+    backend_name_index_.clear();
+    for (size_t i = 0; i < meta_.backends.size(); ++i) backend_name_index_.emplace(meta_.backends[i].name, i);
   }
   return record;
 }
@@ -519,7 +531,7 @@ void AppMaster::replace_lost_surge() {
   UpgradeRecord& up = meta_.upgrade;
   std::vector<std::string> lost;
   for (const std::string& name : up.surge) {
-    if (meta_.backend_named(name) == nullptr) lost.push_back(name);
+    if (backend_named(name) == nullptr) lost.push_back(name);
   }
   if (lost.empty()) return;
   for (const std::string& name : lost) std::erase(up.surge, name);
@@ -703,7 +715,7 @@ void AppMaster::create_proxy() {
 Task<void> AppMaster::create_backend(std::string name, bool attach, Duration extra_startup) {
   std::optional<Slots::Permit> permit = co_await create_slots_.acquire(kForever);
   co_await persist_or_retry();  // the intent is durable before the actor exists
-  BackendRecord* record = meta_.backend_named(name);
+  BackendRecord* record = backend_named(name);
   const VersionSpec* spec = record == nullptr ? nullptr : version(record->version);
   if (record == nullptr || spec == nullptr || !acting()) {
     if (record != nullptr) {
@@ -728,7 +740,7 @@ Task<void> AppMaster::create_backend(std::string name, bool attach, Duration ext
     created = co_await context_.client().get_actor(name);  // an earlier attempt made it
   }
   permit.reset();
-  record = meta_.backend_named(name);
+  record = backend_named(name);
   if (!created.ok() || record == nullptr) {
     if (created.ok()) co_await kill(created.value().id());
     std::erase_if(meta_.backends, [&](const BackendRecord& r) { return r.name == name; });
@@ -788,7 +800,7 @@ Task<void> AppMaster::finish_start(std::string name, bool attach) {
   ActorId id = 0;
   Duration startup = options_.start_timeout;
   bool is_proxy = false;
-  if (BackendRecord* record = meta_.backend_named(name)) {
+  if (BackendRecord* record = backend_named(name)) {
     id = record->id;
     if (const VersionSpec* spec = version(record->version)) {
       startup += spec->startup;
@@ -816,7 +828,7 @@ Task<void> AppMaster::finish_start(std::string name, bool attach) {
     if (status.ok()) proxy_status = status.value();
   }
   const bool ok = alive.ok() && (!is_proxy || proxy_status.has_value());
-  if (BackendRecord* record = meta_.backend_named(name); record != nullptr && !is_proxy) {
+  if (BackendRecord* record = backend_named(name); record != nullptr && !is_proxy) {
     if (ok) {
       record->ready = true;
       record->attached = attach && record->role != MemberRole::kRetired;
@@ -853,7 +865,7 @@ Task<void> AppMaster::finish_start(std::string name, bool attach) {
 }
 
 Task<void> AppMaster::retire_backend(std::string name) {
-  BackendRecord* record = meta_.backend_named(name);
+  BackendRecord* record = backend_named(name);
   if (record == nullptr) co_return;
   busy_.insert(name);
   record->role = MemberRole::kRetired;
@@ -1041,7 +1053,7 @@ Task<bool> AppMaster::upgrade_step() {
           serving = 0;
           uint32_t pending = 0;
           for (const std::string& name : names) {
-            const BackendRecord* record = meta_.backend_named(name);
+            const BackendRecord* record = backend_named(name);
             if (record == nullptr) continue;
             if (record->ready && record->attached) {
               ++serving;
@@ -1173,14 +1185,14 @@ Task<Status> AppMaster::reload_batch() {
     while (context_.clock().now() < deadline) {
       bool pending = false;
       for (const std::string& name : replacements) {
-        const BackendRecord* record = meta_.backend_named(name);
+        const BackendRecord* record = backend_named(name);
         if (record != nullptr && !record->ready) pending = true;
       }
       if (!pending) break;
       co_await sleep(context_.clock(), wait_poll());
     }
     for (const std::string& name : replacements) {
-      const BackendRecord* record = meta_.backend_named(name);
+      const BackendRecord* record = backend_named(name);
       if (record != nullptr && record->ready) up.batch.push_back(record->id);
     }
     changed();

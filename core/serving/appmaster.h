@@ -186,6 +186,7 @@ class AppMaster final : public runtime::Actor {
   Task<void> kill(ActorId id);
   Task<void> check_backend(ActorId id);
   BackendRecord* backend_record(ActorId id);
+  BackendRecord* backend_named(const std::string& name);
   Task<void> check_proxy(ActorId id);
   void backend_dead(ActorId id, const std::string& why);
   void proxy_dead(ActorId id, const std::string& why);
@@ -239,6 +240,7 @@ class AppMaster final : public runtime::Actor {
   // meta_.backend(id) without its scan (a health check per backend per period): positions in meta_.backends,
   // checked on every use and rebuilt on a miss, so edits of meta_ need not keep it up to date.
   std::unordered_map<ActorId, size_t> backend_index_;
+  std::unordered_map<std::string, size_t> backend_name_index_;  // the same for meta_.backend_named(name)
   std::map<ActorId, ProxyStatus> proxy_status_;
   std::set<std::string> busy_;    // members with a creation or retirement coroutine running
   std::vector<std::pair<std::string, ActorId>> stale_;  // job restart: the previous job's members

@@ -1,7 +1,9 @@
 #include "core/serving/cost_model.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <cstring>
 
 namespace tandem::serving {
 
@@ -19,9 +21,19 @@ Duration sample_service_time(const ServiceTime& time, Random& random) {
 
 bool sample_error(const VersionSpec& version, Random& random) { return random.chance(version.error_rate); }
 
+namespace {
+// prefix + the decimal digits of value, built in place: one string, no temporaries (once per request).
+std::string tagged(std::string_view prefix, uint64_t value) {
+  char buffer[32];
+  std::memcpy(buffer, prefix.data(), prefix.size());
+  char* end = std::to_chars(buffer + prefix.size(), buffer + sizeof buffer, value).ptr;
+  return std::string(buffer, end);
+}
+}  // namespace
+
 std::string answer(const VersionSpec& version, const std::string& payload, Random& random) {
-  if (random.chance(version.output_noise)) return "noise:" + std::to_string(random.next_u64());
-  return "answer:" + std::to_string(stable_hash(payload, stable_hash(version.salt())));
+  if (random.chance(version.output_noise)) return tagged("noise:", random.next_u64());
+  return tagged("answer:", stable_hash(payload, stable_hash(version.salt())));
 }
 
 }  // namespace tandem::serving

@@ -14,8 +14,15 @@ double availability(const ClusterView& view, double overprovisioning) {
 
 std::vector<double> cluster_shares(const std::vector<ClusterView>& clusters, const std::string& local,
                                    double overprovisioning) {
+  std::vector<double> shares;
+  cluster_shares(clusters, local, overprovisioning, shares);
+  return shares;
+}
+
+void cluster_shares(const std::vector<ClusterView>& clusters, const std::string& local, double overprovisioning,
+                    std::vector<double>& shares) {
   const size_t n = clusters.size();
-  std::vector<double> shares(n, 0.0);
+  shares.assign(n, 0.0);
   double fastest = 0;
   for (const ClusterView& view : clusters) {
     if (view.latency_ms > 0 && (fastest == 0 || view.latency_ms < fastest)) fastest = view.latency_ms;
@@ -34,9 +41,9 @@ std::vector<double> cluster_shares(const std::vector<ClusterView>& clusters, con
     // Panic: nothing looks healthy anywhere; spread by weight and let retries sort it out.
     double total = 0;
     for (const ClusterView& view : clusters) total += view.weight;
-    if (total == 0) return shares;
+    if (total == 0) return;
     for (size_t i = 0; i < n; ++i) shares[i] = clusters[i].weight / total;
-    return shares;
+    return;
   }
   double local_share = 0;
   if (local_index < n) local_share = availability(clusters[local_index], overprovisioning);
@@ -50,14 +57,13 @@ std::vector<double> cluster_shares(const std::vector<ClusterView>& clusters, con
   if (remote_total == 0) {
     // Nowhere to spill: the local cluster keeps everything it can take.
     if (local_index < n) shares[local_index] = 1.0;
-    return shares;
+    return;
   }
   if (local_index < n) shares[local_index] = local_share;
   const double spill = 1.0 - local_share;
   for (size_t i = 0; i < n; ++i) {
     if (i != local_index) shares[i] = spill * shares[i] / remote_total;
   }
-  return shares;
 }
 
 bool OutlierDetector::on_failure(State& state, TimePoint now, size_t ejected_in_group, size_t group_size) const {

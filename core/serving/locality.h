@@ -32,6 +32,9 @@ struct ClusterView {
 
 std::vector<double> cluster_shares(const std::vector<ClusterView>& clusters, const std::string& local,
                                    double overprovisioning = 1.4);
+// The same into `shares` (resized to clusters.size()), for a caller that keeps the vector between requests.
+void cluster_shares(const std::vector<ClusterView>& clusters, const std::string& local, double overprovisioning,
+                    std::vector<double>& shares);
 
 struct OutlierPolicy {
   uint32_t consecutive_failures = 5;

@@ -74,9 +74,11 @@ void ServingClient::adopt(Resolution resolution) {
   std::erase_if(proxies_, [](const auto& item) { return !item.second.listed && item.second.inflight == 0; });
   resolution_ = std::move(resolution);
   listed_.clear();
+  listed_stats_.clear();
   for (const ClusterEntry& entry : resolution_.clusters) {
     std::vector<ProxyState*>& states = listed_.emplace_back();
     for (const Endpoint& endpoint : entry.proxies) states.push_back(&proxies_.at(endpoint));
+    listed_stats_.push_back(&cluster_stats_[entry.cluster]);
   }
 }
 
@@ -91,9 +93,7 @@ void ServingClient::cluster_views(TimePoint now, std::vector<ClusterView>& views
     for (const ProxyState* state : listed_[i]) {
       if (!outlier_.ejected(state->outlier, now)) ++view.healthy;
     }
-    if (auto stats = cluster_stats_.find(entry.cluster); stats != cluster_stats_.end()) {
-      view.latency_ms = stats->second.latency_ms;
-    }
+    view.latency_ms = listed_stats_[i]->latency_ms;
   }
 }
 
@@ -107,7 +107,8 @@ std::optional<Endpoint> ServingClient::choose(const std::vector<Endpoint>& tried
                                               TimePoint now) {
   cluster_views(now, views_);
   const std::vector<ClusterView>& views = views_;
-  std::vector<double> shares = cluster_shares(views, options_.local_cluster, options_.overprovisioning);
+  std::vector<double>& shares = shares_;
+  cluster_shares(views, options_.local_cluster, options_.overprovisioning, shares);
   auto was_tried = [&](const Endpoint& endpoint) {
     return std::find(tried.begin(), tried.end(), endpoint) != tried.end();
   };

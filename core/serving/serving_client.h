@@ -133,12 +133,15 @@ class ServingClient {
   uint64_t ejections_ = 0;
   uint64_t refusals_ = 0;
   size_t inflight_ = 0;
-  // listed_[i][j] is proxies_'s state of resolution_.clusters[i].proxies[j], rebuilt by adopt(). Safe to keep:
-  // proxies_ erases only unlisted entries, and its nodes do not move on rehash.
+  // listed_[i][j] is proxies_'s state of resolution_.clusters[i].proxies[j], and listed_stats_[i] the
+  // cluster's entry in cluster_stats_, rebuilt by adopt(). Safe to keep: proxies_ erases only unlisted entries,
+  // cluster_stats_ erases nothing, and neither moves its nodes.
   std::vector<std::vector<ProxyState*>> listed_;
+  std::vector<const ClusterStats*> listed_stats_;
   // choose()'s scratch, kept to spare a request its allocations: the candidates of cluster i are
   // pool_[pool_range_[i].first .. pool_range_[i].second).
   std::vector<ClusterView> views_;
+  std::vector<double> shares_;
   std::vector<Endpoint> pool_;
   std::vector<std::pair<size_t, size_t>> pool_range_;
   bool started_ = false;
