@@ -41,6 +41,11 @@ Options:
                       127.0.0.1 with real faults (kill -9, SIGSTOP, transport cuts and link faults); for
                       "automl" and "serving" services and serving "op" events; what it cannot run is refused
                       before anything starts (docs/real_backend.md)
+  --netns             real world only: every member process in a network namespace of its own, and isolate,
+                      partition and partition_one_way made by the kernel (blackhole routes) instead of the
+                      transport filter; client nodes are this process (in the hub namespace): a partition
+                      naming one cuts nothing for it, an isolated member is cut from them too. Needs root and
+                      `ip netns`; refused up front otherwise (run without --netns then)
   --time-scale X      real world only: scenario seconds per real second (default 1; 10 runs a 60 s scenario
                       in about 6 s, with every time in it divided by 10)
   --seed N            run with this seed instead of the scenario's
@@ -154,6 +159,7 @@ struct RunArgs {
   bool strict = false;
   bool quiet = false;
   bool real = false;
+  bool netns = false;
   double time_scale = 1;
 };
 
@@ -190,6 +196,7 @@ int execute_run(const char* command, const RunArgs& args) {
     scenarios::RealRunOptions real_options;
     real_options.seed = args.seed;
     real_options.time_scale = args.time_scale;
+    real_options.netns = args.netns;
     real_options.work_dir = out_dir + "/real";
     real_options.progress = [&bar](Duration reached, Duration total) {
       bar.show(to_seconds(reached) / to_seconds(total), seconds_text(reached) + " of scenario time (real)");
@@ -234,7 +241,7 @@ int execute_run(const char* command, const RunArgs& args) {
   if (args.real) {
     char scale[32];
     std::snprintf(scale, sizeof scale, "%g", args.time_scale);
-    report.info.run_command += std::string(" --world real --time-scale ") + scale;
+    report.info.run_command += std::string(" --world real --time-scale ") + scale + (args.netns ? " --netns" : "");
   }
   // A real run has no trace to replay.
   report.info.replay_command = args.reports && !args.real ? "tandem replay " + shell_quote(out_dir) : "";
@@ -311,6 +318,8 @@ int run_command(int argc, char** argv) {
         return usage_error("run", "--world needs sim or real", kRunUsage);
       }
       args.real = *text == "real";
+    } else if (arg == "--netns") {
+      args.netns = true;
     } else if (arg == "--time-scale") {
       const std::optional<std::string> text = value("--time-scale");
       char* end = nullptr;
@@ -332,6 +341,9 @@ int run_command(int argc, char** argv) {
   }
   if (args.time_scale != 1 && !args.real) {
     return usage_error("run", "--time-scale applies to --world real only", kRunUsage);
+  }
+  if (args.netns && !args.real) {
+    return usage_error("run", "--netns applies to --world real only", kRunUsage);
   }
   if (args.real && args.determinism.value_or(false)) {
     return usage_error("run", "--determinism needs the sim world: a real run cannot be replayed", kRunUsage);

@@ -1,8 +1,18 @@
 #include "scenarios/real/real_runner.h"
 
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cmath>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <random>
 #include <map>
 #include <memory>
 #include <set>
@@ -13,6 +23,7 @@
 #include "real_backend/member_process.h"
 #include "real_backend/net/admin_client.h"
 #include "real_backend/net/event_loop.h"
+#include "real_backend/netns.h"
 #include "real_backend/real_catalog.h"
 #include "scenarios/real/real_service.h"
 #include "scenarios/services/automl.h"
@@ -36,6 +47,10 @@ using real_world::RealService;
 constexpr NodeId kDriverId = 999'999;  // the highest id a cluster file accepts: never a topology node
 constexpr int kProgressSlices = 100;
 constexpr Duration kFormTimeout = std::chrono::seconds(30);  // every group's nodes registered with its head
+constexpr const char* kNetnsTag = "tdmrun";  // namespaces "tdmrun<pid>-hub", "tdmrun<pid>-m<node id>"
+constexpr uint16_t kNetnsPort = 7100;         // every member's port on its own namespace address
+constexpr uint16_t kNetnsDriverPort = 7200;   // the driver's, on the hub's address
+constexpr size_t kNetnsMaxMembers = 16;       // NetnsNetwork's limit
 
 bool real_fault(const Fault& fault) {
   switch (fault.kind) {
@@ -388,13 +403,23 @@ class RealRun final : public RealHost {
   // and the driver — and its own directory (cluster.json, logs); all keep their state in work_dir/state.
   Status start_cluster() {
     for (GroupPlan& plan : service_->groups()) groups_.push_back(Group{std::move(plan), nullptr});
+    if (options_.netns) {
+      if (Status entered = enter_namespaces(); !entered.ok()) return entered;
+    }
     std::map<NodeId, uint16_t> ports;
+    std::map<NodeId, std::string> hosts;
     for (NodeId node : all_members()) {
+      if (netns_) {
+        ports[node] = kNetnsPort;
+        hosts[node] = netns_->address_of(netns_member(node));
+        continue;
+      }
       Result<uint16_t> port = real::free_loopback_port();
       if (!port.ok()) return port.error();
       ports[node] = port.value();
+      hosts[node] = "127.0.0.1";
     }
-    Result<uint16_t> driver_port = real::free_loopback_port();
+    Result<uint16_t> driver_port = netns_ ? Result<uint16_t>(kNetnsDriverPort) : real::free_loopback_port();
     if (!driver_port.ok()) return driver_port.error();
     const Duration heartbeat = std::max(kMinPeriod, scaled(service_->heartbeat_period()));
     std::error_code ignored;
@@ -406,6 +431,10 @@ class RealRun final : public RealHost {
       file.storage = "sqlite:" + options_.work_dir + "/state";
       file.heartbeat_period_ms = static_cast<uint32_t>(std::max<int64_t>(1, heartbeat.count() / 1'000'000));
       file.heartbeat_miss_limit = service_->heartbeat_miss_limit();
+      if (netns_) {  // members listen on their namespace addresses, not loopback
+        file.allow_remote = true;
+        file.auth_token = netns_token_;
+      }
       for (size_t h = 0; h < groups_.size(); ++h) {
         const GroupPlan& plan = groups_[h].plan;
         std::vector<NodeId> members{plan.head};
@@ -417,7 +446,7 @@ class RealRun final : public RealHost {
           std::replace(member.name.begin(), member.name.end(), '/', '-');
           member.role = h != g ? real::MemberRole::kPeer
                                : (node == plan.head ? real::MemberRole::kHead : real::MemberRole::kNode);
-          member.host = "127.0.0.1";
+          member.host = hosts.at(node);
           member.port = ports.at(node);
           if (h == g) {
             if (auto it = plan.resources.find(node); it != plan.resources.end()) member.resources = it->second;
@@ -430,7 +459,7 @@ class RealRun final : public RealHost {
       driver.id = kDriverId;
       driver.name = "driver";
       driver.role = real::MemberRole::kDriver;
-      driver.host = "127.0.0.1";
+      driver.host = netns_ ? netns_->hub_address() : "127.0.0.1";
       driver.port = driver_port.value();
       file.members.push_back(driver);
       Result<real::ClusterFile> checked = real::ClusterFile::parse(file.to_json());
@@ -440,7 +469,9 @@ class RealRun final : public RealHost {
     for (size_t g = 0; g < groups_.size(); ++g) {
       const std::string dir = options_.work_dir + "/" + groups_[g].plan.name;
       std::filesystem::create_directories(dir, ignored);
-      groups_[g].processes = std::make_unique<real::LocalCluster>(files[g], options_.tandem_binary, dir);
+      groups_[g].processes = std::make_unique<real::LocalCluster>(
+          files[g], netns_ ? netns_launcher_ : options_.tandem_binary, dir,
+          netns_ ? "info" : "warning");  // in namespaces, members log their account of the cuts ("node 3 is dead")
       if (Status started = groups_[g].processes->start_all(); !started.ok()) return started;
     }
     driver_ = std::make_unique<real::MemberProcess>(files.front(), kDriverId);
@@ -456,6 +487,142 @@ class RealRun final : public RealHost {
       if (Status formed = wait_for_group(g); !formed.ok()) return formed;
     }
     return {};
+  }
+
+  // --- Network namespaces (options_.netns) -----------------------------------------------------------------
+  static std::string netns_member(NodeId node) { return "m" + std::to_string(node); }
+
+  // Makes a namespace per member and the hub, moves this process into the hub (it must have one thread: a
+  // thread made earlier would stay in the root namespace, and gRPC's threads make sockets), writes the launcher
+  // that starts each member under `ip netns exec` and draws the run's token.
+  Status enter_namespaces() {
+    const std::vector<NodeId> members = all_members();
+    if (members.size() > kNetnsMaxMembers) {
+      return make_error(Errc::kInvalidArgument,
+                        "--netns: " + std::to_string(members.size()) + " member processes, at most " +
+                            std::to_string(kNetnsMaxMembers) + " get a network namespace (fix: a smaller topology, "
+                            "or run without --netns)");
+    }
+    real::NetnsNetwork::remove_stale(kNetnsTag);  // left by a run killed before it could delete them
+    std::vector<std::string> names;
+    for (NodeId node : members) names.push_back(netns_member(node));
+    Result<std::unique_ptr<real::NetnsNetwork>> created = real::NetnsNetwork::create(kNetnsTag, names);
+    if (!created.ok()) {
+      const std::string without =
+          " (fix: run as root on a host where `ip netns add` works, or run without --netns: isolate and "
+          "partitions then go through each member's transport filter, on 127.0.0.1)";
+      if (created.error().code == Errc::kUnavailable) {
+        return make_error(Errc::kUnavailable, "--netns: cannot make network namespaces: " +
+                                                  created.error().message + without);
+      }
+      return make_error(Errc::kInternal, "--netns: building the network namespaces failed: " +
+                                             created.error().message + without);
+    }
+    netns_ = std::move(created).value();
+    size_t threads = 0;
+    for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator("/proc/self/task")) ++threads;
+    if (threads != 1) {
+      return make_error(Errc::kFailedPrecondition,
+                        "--netns: the driver must join the hub namespace before it makes any thread, but this "
+                        "process already runs " + std::to_string(threads) +
+                            " threads (fix: start the run from a fresh process: tandem run --world real --netns)");
+    }
+    const std::string hub = "/run/netns/" + netns_->hub_namespace();
+    const int fd = ::open(hub.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::setns(fd, CLONE_NEWNET) != 0) {
+      const std::string why = std::strerror(errno);
+      if (fd >= 0) ::close(fd);
+      return make_error(Errc::kUnavailable, "--netns: cannot join " + hub + ": " + why);
+    }
+    ::close(fd);
+    // The launcher LocalCluster runs in place of `tandem`: `tandem ROLE --cluster FILE --id N ...` becomes
+    // `ip netns exec <N's namespace> tandem ...` (exec all the way: the pid LocalCluster signals is tandem's).
+    if (options_.tandem_binary.find('\'') != std::string::npos) {
+      return make_error(Errc::kInvalidArgument, "--netns: the tandem binary's path has a quote in it");
+    }
+    netns_launcher_ = options_.work_dir + "/netns-launch.sh";
+    {
+      std::ofstream out(netns_launcher_, std::ios::trunc);
+      out << "#!/bin/sh\n# tandem run --netns: starts member \"$5\" (--id) in its network namespace\ncase \"$5\" in\n";
+      for (NodeId node : members) {
+        out << "  " << node << ") exec ip netns exec " << netns_->namespace_of(netns_member(node)) << " '"
+            << options_.tandem_binary << "' \"$@\" ;;\n";
+      }
+      out << "esac\necho \"netns launcher: no namespace for member id $5\" >&2\nexit 127\n";
+      if (!out) return make_error(Errc::kStorageFailure, "--netns: cannot write " + netns_launcher_);
+    }
+    ::chmod(netns_launcher_.c_str(), 0755);
+    std::random_device device;
+    for (int i = 0; i < 4; ++i) {
+      char word[9];
+      std::snprintf(word, sizeof word, "%08x", device());
+      netns_token_ += word;
+    }
+    record_.notes.push_back(reports::TraceEntry{0, kNoNode, "note", "netns: every member in a network namespace of its own (" + netns_->address_of(names.front()) +
+                      " ...), the driver in the hub (" + netns_->hub_address() +
+                      "); isolate and partitions are blackhole routes"});
+    return {};
+  }
+
+  // isolate / partition / partition_one_way as blackhole routes (`on` adds, !on removes). Routes are counted
+  // per (from, to): two faults on one pair keep it cut until both are healed. Client nodes are the driver, in
+  // the hub: a partition naming one cuts nothing for it; an isolated member is cut from the hub too.
+  void kernel_cut(const Fault& fault, bool on) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    std::set<NodeId> clients;
+    if (fault.kind == FaultKind::kIsolate) {
+      for (NodeId node : fault.nodes) {
+        if (!is_member(node)) {
+          clients.insert(node);
+          continue;
+        }
+        pairs.emplace_back(netns_member(node), "hub");
+        pairs.emplace_back("hub", netns_member(node));
+        for (NodeId peer : all_members()) {
+          if (peer == node) continue;
+          pairs.emplace_back(netns_member(node), netns_member(peer));
+          pairs.emplace_back(netns_member(peer), netns_member(node));
+        }
+      }
+    } else {
+      for (NodeId from : fault.nodes) {
+        for (NodeId to : fault.other) {
+          if (from == to) continue;
+          if (!is_member(from) || !is_member(to)) {
+            clients.insert(is_member(from) ? to : from);
+            continue;
+          }
+          pairs.emplace_back(netns_member(from), netns_member(to));
+          if (fault.kind == FaultKind::kPartition) pairs.emplace_back(netns_member(to), netns_member(from));
+        }
+      }
+    }
+    size_t changed = 0;
+    for (const auto& [from, to] : pairs) {
+      int& count = kernel_cuts_[{from, to}];
+      if (on && count++ == 0) {
+        if (Status s = netns_->cut(from, to); !s.ok()) {
+          note(kNoNode, "kernel cut failed: " + s.error().message);
+        } else {
+          ++changed;
+          ++kernel_routes_;
+        }
+      } else if (!on && count > 0 && --count == 0) {
+        if (Status s = netns_->heal(from, to); !s.ok()) {
+          note(kNoNode, "kernel heal failed: " + s.error().message);
+        } else {
+          ++changed;
+        }
+      }
+      if (count == 0) kernel_cuts_.erase({from, to});
+    }
+    std::string text = std::string("kernel: ") + (on ? "added " : "removed ") + std::to_string(changed) +
+                       " blackhole route(s) for " + fault.label;
+    for (NodeId client : clients) {
+      text += "; " + scenario_.index.node_name(client) + " is not a member process (a client node is the driver, "
+              "in the hub): not cut";
+    }
+    note(kNoNode, text);
   }
 
   Status wait_for_group(size_t g) {
@@ -537,7 +704,11 @@ class RealRun final : public RealHost {
       case FaultKind::kIsolate:
       case FaultKind::kPartition:
       case FaultKind::kPartitionOneWay:
-        filter(fault, true);
+        if (netns_) {
+          kernel_cut(fault, true);
+        } else {
+          filter(fault, true);
+        }
         break;
       case FaultKind::kLinkDelay:
       case FaultKind::kLinkLoss:
@@ -573,7 +744,11 @@ class RealRun final : public RealHost {
       case FaultKind::kIsolate:
       case FaultKind::kPartition:
       case FaultKind::kPartitionOneWay:
-        filter(fault, false);
+        if (netns_) {
+          kernel_cut(fault, false);
+        } else {
+          filter(fault, false);
+        }
         break;
       case FaultKind::kLinkDelay:
       case FaultKind::kLinkLoss:
@@ -784,6 +959,10 @@ class RealRun final : public RealHost {
     record_.figures["real.messages_lost_by_link_fault"] = static_cast<double>(lost);
     record_.figures["real.messages_duplicated_by_link_fault"] = static_cast<double>(duplicated);
     record_.figures["real.time_scale"] = options_.time_scale;
+    if (netns_) {
+      if (Status healed = netns_->heal_all(); !healed.ok()) note(kNoNode, "kernel heal failed: " + healed.error().message);
+      record_.figures["real.kernel_blackhole_routes"] = static_cast<double>(kernel_routes_);
+    }
     record_.figures["real.processes"] = static_cast<double>(processes);
     record_.figures["real.clusters"] = static_cast<double>(groups_.size());
     record_.figures["nodes"] = static_cast<double>(scenario_.index.node_count());
@@ -797,6 +976,11 @@ class RealRun final : public RealHost {
   uint64_t seed_;
   reports::RunRecord record_;
   std::unique_ptr<RealService> service_;
+  std::unique_ptr<real::NetnsNetwork> netns_;  // before groups_: deleted after every process in it is killed
+  std::string netns_launcher_;
+  std::string netns_token_;
+  std::map<std::pair<std::string, std::string>, int> kernel_cuts_;  // (from, to) namespace member -> faults
+  uint64_t kernel_routes_ = 0;
   std::vector<Group> groups_;
   std::unique_ptr<real::MemberProcess> driver_;
   std::vector<std::unique_ptr<runtime::RuntimeClient>> group_clients_;  // [0] unused: the driver's own client

@@ -23,12 +23,22 @@
 //   pause (SIGSTOP/SIGCONT), kill_actor (the runtime's kill with a restart allowed), cluster_outage with
 //   "mode": "power" (every member of the cluster killed), isolate / partition / partition_one_way (each
 //   member's transport filter, set through its Admin service; client nodes share the driver's transport and
-//   are not cut), link_delay / link_loss / link_duplicate / link_reorder / clog (the sending member's transport
+//   are not cut; with RealRunOptions::netns, blackhole routes between the members' network namespaces, see
+//   below), link_delay / link_loss / link_duplicate / link_reorder / clog (the sending member's transport
 //   link faults, through the same Admin service; times scaled by time_scale, draws seeded from the run's
 //   seed), slow_node (a delay on every link into and out of the node's process, at each sending member).
 //   Refused: clock_skew, storage_failure, wan_cut, cluster_outage "mode": "network" (no per-process clock or
 //   disk fault, and no kernel network shaping on this host). Every process started is killed when the run
 //   ends.
+// - Network namespaces (netns): each head and node runs under `ip netns exec` in a namespace of its own, listening
+//   on its namespace address (10.213.0.x, port 7100; the cluster files allow remote and carry a token made for the
+//   run); this process, the driver, joins the hub namespace (the bridge). A cut is a blackhole route in the
+//   sender's namespace, kept across a kill and restart of the process; partition_one_way stalls TCP both ways
+//   (a one-way route still stops the acknowledgements). Client nodes are the driver, i.e. the hub: a partition
+//   naming a client node cuts nothing for it (as with the filter), but an isolated member is cut from the hub
+//   too, so the driver, every client node and the serving keeper lose it as well (in sim an isolated node
+//   reaches no one). At most 16 members. Every namespace is deleted when the run ends; those of a killed run
+//   are deleted by the next netns run.
 #pragma once
 
 #include <functional>
@@ -47,6 +57,11 @@ struct RealRunOptions {
   double time_scale = 1;         // scenario seconds per real second; > 0
   std::string work_dir;          // cluster.json, members' logs and state stores go here (must exist)
   std::string tandem_binary;     // the `tandem` executable that runs the members
+  // Every member in a network namespace of its own (real_backend/netns.h), this process in the hub namespace,
+  // and isolate / partition / partition_one_way made by the kernel (blackhole routes) instead of the transport
+  // filter. Needs root and `ip netns` (kUnavailable otherwise, saying why) and a process with one thread: the
+  // driver joins the hub namespace before it makes any thread or socket, and stays there after the run.
+  bool netns = false;
   std::function<void(Duration reached, Duration total)> progress;         // scenario time
   std::function<void(Duration at, const std::string& what)> on_step;      // scenario time
 };
