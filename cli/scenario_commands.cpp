@@ -39,8 +39,8 @@ Exit status: 0 when every check holds, 1 when one fails (or the scenario is inva
 Options:
   --world sim|real    sim (default): the deterministic simulation. real: `tandem head`/`tandem node` processes on
                       127.0.0.1 with real faults (kill -9, SIGSTOP, transport cuts and link faults); for
-                      "automl" and "serving" services and serving "op" events; what it cannot run is refused
-                      before anything starts (docs/real_backend.md)
+                      "automl", "serving" and "fanout" services and serving "op" events; what it cannot run
+                      is refused before anything starts (docs/real_backend.md)
   --netns             real world only: every member process in a network namespace of its own, and isolate,
                       partition and partition_one_way made by the kernel (blackhole routes) instead of the
                       transport filter; client nodes are this process (in the hub namespace): a partition

@@ -68,7 +68,7 @@ class RealFanout final : public RealService {
         requests.begin(0, client, TimePoint(host_->scenario_now()), fanout_request_budget(config_.spec));
     ++issued_;
     if (!deployment_) {
-      ++failed_;
+      ++tally_.failed;
       ++ended_;
       requests.end(id, Errc::kUnavailable, TimePoint(host_->scenario_now()), 1);
       return;
@@ -96,14 +96,8 @@ class RealFanout final : public RealService {
   bool all_ended() const override { return ended_ == issued_; }
 
   void finish(reports::RunRecord& record) override {
-    const std::string prefix = "fanout." + config_.name + ".";
-    record.figures[prefix + "complete"] = static_cast<double>(complete_);
-    record.figures[prefix + "partial"] = static_cast<double>(partial_);
-    record.figures[prefix + "failed"] = static_cast<double>(failed_);
-    record.figures[prefix + "max_latency_ms"] =
-        std::chrono::duration<double, std::milli>(max_latency_).count() * time_scale_;
-    record.figures[prefix + "workers"] = static_cast<double>(config_.workers.size());
-    record.figures[prefix + "deploy_attempts"] = static_cast<double>(deploy_attempts_ + 1);
+    tally_.write(record, config_.name, config_.workers.size(), time_scale_);
+    record.figures["fanout." + config_.name + ".deploy_attempts"] = static_cast<double>(deploy_attempts_ + 1);
   }
 
   void stop() override { clients_.clear(); }
@@ -138,17 +132,8 @@ class RealFanout final : public RealService {
   }
 
   Task<void> one_request(apps::FanoutClient& client, reports::RequestLog::RequestId id, int64_t time) {
-    apps::FanoutOutcome outcome = co_await client.request(time);
-    max_latency_ = std::max(max_latency_, outcome.latency());
-    Errc code = outcome.code;
-    if (code == Errc::kOk && !outcome.reply.complete) code = Errc::kTimeout;  // partial: explicit, not good
-    if (outcome.complete()) {
-      ++complete_;
-    } else if (outcome.code == Errc::kOk) {
-      ++partial_;
-    } else {
-      ++failed_;
-    }
+    const apps::FanoutOutcome outcome = co_await client.request(time);
+    const Errc code = tally_.add(outcome);
     ++ended_;
     host_->record().requests.end(id, code, TimePoint(host_->scenario_now()), 1);
   }
@@ -166,10 +151,7 @@ class RealFanout final : public RealService {
   int64_t next_time_ = 0;
   uint64_t issued_ = 0;
   uint64_t ended_ = 0;
-  uint64_t complete_ = 0;
-  uint64_t partial_ = 0;
-  uint64_t failed_ = 0;
-  Duration max_latency_{};  // real time
+  FanoutTally tally_;  // max_latency in real time
 };
 
 }  // namespace

@@ -58,7 +58,7 @@ class FanoutInstance final : public ServiceInstance {
     }
     const auto id = requests_.begin(request_service_, client, world_.now(), budget());
     if (!deployment_) {
-      ++failed_;
+      ++tally_.failed;
       requests_.end(id, Errc::kUnavailable, world_.now(), 1);
       return;
     }
@@ -69,12 +69,7 @@ class FanoutInstance final : public ServiceInstance {
   void operate(const ServiceOperation&) override {}
 
   void finish(reports::RunRecord& record) override {
-    const std::string prefix = "fanout." + config_.name + ".";
-    record.figures[prefix + "complete"] = static_cast<double>(complete_);
-    record.figures[prefix + "partial"] = static_cast<double>(partial_);
-    record.figures[prefix + "failed"] = static_cast<double>(failed_);
-    record.figures[prefix + "max_latency_ms"] = std::chrono::duration<double, std::milli>(max_latency_).count();
-    record.figures[prefix + "workers"] = static_cast<double>(config_.workers.size());
+    tally_.write(record, config_.name, config_.workers.size());
   }
 
  private:
@@ -119,18 +114,8 @@ class FanoutInstance final : public ServiceInstance {
   }
 
   Task<void> one_request(apps::FanoutClient& client, reports::RequestLog::RequestId id, int64_t time) {
-    apps::FanoutOutcome outcome = co_await client.request(time);
-    max_latency_ = std::max(max_latency_, outcome.latency());
-    Errc code = outcome.code;
-    if (code == Errc::kOk && !outcome.reply.complete) code = Errc::kTimeout;  // partial: explicit, not good
-    if (outcome.complete()) {
-      ++complete_;
-    } else if (outcome.code == Errc::kOk) {
-      ++partial_;
-    } else {
-      ++failed_;
-    }
-    requests_.end(id, code, world_.now(), 1);
+    const apps::FanoutOutcome outcome = co_await client.request(time);
+    requests_.end(id, tally_.add(outcome), world_.now(), 1);
   }
 
   FanoutConfig config_;
@@ -143,10 +128,7 @@ class FanoutInstance final : public ServiceInstance {
   std::optional<apps::FanoutDeployment> deployment_;
   int deploy_attempts_ = 0;
   int64_t next_time_ = 0;
-  uint64_t complete_ = 0;
-  uint64_t partial_ = 0;
-  uint64_t failed_ = 0;
-  Duration max_latency_{};
+  FanoutTally tally_;
 };
 
 class FanoutSpecImpl final : public ServiceSpec {
@@ -251,6 +233,29 @@ class FanoutKind final : public ServiceKind {
 }  // namespace
 
 std::unique_ptr<ServiceKind> make_fanout_service_kind() { return std::make_unique<FanoutKind>(); }
+
+Errc FanoutTally::add(const apps::FanoutOutcome& outcome) {
+  max_latency = std::max(max_latency, outcome.latency());
+  if (outcome.complete()) {
+    ++complete;
+  } else if (outcome.code == Errc::kOk) {
+    ++partial;
+  } else {
+    ++failed;
+  }
+  return outcome.code == Errc::kOk && !outcome.reply.complete ? Errc::kTimeout : outcome.code;
+}
+
+void FanoutTally::write(reports::RunRecord& record, const std::string& name, size_t workers,
+                        double latency_scale) const {
+  const std::string prefix = "fanout." + name + ".";
+  record.figures[prefix + "complete"] = static_cast<double>(complete);
+  record.figures[prefix + "partial"] = static_cast<double>(partial);
+  record.figures[prefix + "failed"] = static_cast<double>(failed);
+  record.figures[prefix + "max_latency_ms"] =
+      std::chrono::duration<double, std::milli>(max_latency).count() * latency_scale;
+  record.figures[prefix + "workers"] = static_cast<double>(workers);
+}
 
 const FanoutServiceConfig* fanout_config(const ServiceSpec& spec) {
   const auto* fanout_spec = dynamic_cast<const FanoutSpecImpl*>(&spec);

@@ -21,7 +21,9 @@
 #include <string>
 #include <vector>
 
+#include "core/apps/fanout/deploy.h"
 #include "core/apps/fanout/fanout_spec.h"
+#include "reports/run_record.h"
 #include "scenarios/service.h"
 
 namespace tandem::scenarios {
@@ -49,5 +51,18 @@ inline Duration fanout_request_budget(const apps::FanoutSpec& spec) {
 }
 // The configuration of `spec` when it is a fanout service; nullptr for other kinds.
 const FanoutServiceConfig* fanout_config(const ServiceSpec& spec);
+
+// How the requests of a fanout service ended, the same on both worlds: complete, partial (an answer with some
+// strategies missing, recorded as kTimeout: explicit, not good) or failed; and the slowest.
+struct FanoutTally {
+  uint64_t complete = 0;
+  uint64_t partial = 0;
+  uint64_t failed = 0;
+  Duration max_latency{};
+  // Counts `outcome` and returns the code the run record gets for it.
+  Errc add(const apps::FanoutOutcome& outcome);
+  // The fanout.<name>.* figures; `latency_scale` turns max_latency into scenario time (real runs).
+  void write(reports::RunRecord& record, const std::string& name, size_t workers, double latency_scale = 1) const;
+};
 
 }  // namespace tandem::scenarios
