@@ -23,8 +23,10 @@ std::string_view wire_tag_name(uint8_t tag) {
 // --- Encoder ---------------------------------------------------------------------------------------------
 
 void Encoder::grow(size_t bytes) {
-  // 15 bytes first: the small-string buffer, so tiny encodings (one int argument) allocate nothing.
-  out_.resize(std::max({size_ + bytes, 2 * out_.size(), size_t{15}}));
+  // 15 bytes first: the small-string buffer, so tiny encodings (one int argument) allocate nothing; past it
+  // straight to 128 (records such as an actor's info take a few hundred bytes: fewer copies on the way).
+  const size_t floor = out_.size() < 15 ? 15 : 128;
+  out_.resize(std::max({size_ + bytes, 2 * out_.size(), floor}));
 }
 
 void Encoder::write_double(double value) {

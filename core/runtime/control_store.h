@@ -120,6 +120,7 @@ class ControlStore {
     uint64_t queue_key = 0;    // in queue_ when non-zero
     TimePoint pending_since{};
     std::unique_ptr<WaitList> waiters;
+    bool persist_pending = false;  // listed in dirty_actors_
   };
   struct LeaseRecord {
     LeaseId id = 0;
@@ -171,9 +172,13 @@ class ControlStore {
   Task<void> run_syncs();
   void persist_soon();  // a background sync, at most one queued
   Task<void> sync_later();
+  // Actor records and the meta record are written behind: marked here, put into storage just before the next
+  // sync (which is what makes them durable anyway), so a record that changes several times between two syncs
+  // (PENDING, placed, ALIVE) is encoded and written once.
   void persist_meta();
   void persist_node(const NodeRecord& node);
-  void persist_actor(const ActorRecord& actor);
+  void persist_actor(ActorRecord& actor);
+  void write_behind();
   void persist_group(const GroupRecord& group);
   void serve(uint32_t method, Handler handler);
   Task<Result<Bytes>> guarded(Handler handler, Address from, Bytes request);
@@ -265,6 +270,8 @@ class ControlStore {
   };
   std::shared_ptr<SyncBatch> next_sync_;  // the batch that waits for the next storage sync
   bool syncing_ = false;                  // run_syncs() is running
+  std::vector<ActorId> dirty_actors_;     // records to put before the next sync, in the order first marked
+  bool meta_dirty_ = false;
   uint64_t dropped_node_version_ = 0;  // newest node event no longer in node_events_
 
   std::map<NodeId, NodeRecord> nodes_;

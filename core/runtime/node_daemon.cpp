@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/async/sleep.h"
+#include "core/runtime/fifo_vector.h"
 
 namespace tandem::runtime {
 
@@ -71,7 +72,7 @@ struct NodeDaemon::ActorHost {
   ClassMetrics* metrics = nullptr;
   bool ready = false;
   std::optional<Completion<Status>> starting;
-  std::deque<QueuedCall> queue;
+  FifoVector<QueuedCall> queue;
   std::vector<RunnerSlot> runner_slots;
   uint32_t runners = 0;  // runner tasks alive
   uint32_t running = 0;  // calls running

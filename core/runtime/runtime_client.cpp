@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/async/sleep.h"
+#include "core/runtime/fifo_vector.h"
 
 namespace tandem::runtime {
 
@@ -12,7 +13,7 @@ using protocol::NodeIncarnation;
 
 namespace {
 
-using CallQueue = std::deque<PendingCall*>;
+using CallQueue = FifoVector<PendingCall*>;
 
 // Calls queue and fly in sequence order; appending is the usual case.
 void insert_by_sequence(CallQueue& queue, PendingCall* call) {
@@ -139,7 +140,8 @@ RuntimeClient::RuntimeClient(Env& env, ClientOptions options)
       task_retries_(metrics_.counter("runtime_client_task_retries_total", {{"node", std::to_string(env.node)}})),
       call_latency_ms_(metrics_.histogram("runtime_client_call_latency_ms", {{"node", std::to_string(env.node)}})),
       task_latency_ms_(metrics_.histogram("runtime_client_task_latency_ms", {{"node", std::to_string(env.node)}})),
-      flusher_(env.clock, [this] { flush(); }) {
+      flusher_(env.clock, [this] { flush(); }),
+      resumer_(env.clock, [this] { resume_settled(); }) {
   TANDEM_CHECK(options_.max_control_attempts >= 1, "max_control_attempts must be at least 1");
   endpoint_.serve_posts(protocol::kCallResults, [this](Address, uint64_t, Bytes payload) { on_results(payload); });
   endpoint_.serve_posts(protocol::kCallBatchRejected, [this](Address, uint64_t, Bytes payload) {
@@ -154,6 +156,7 @@ RuntimeClient::RuntimeClient(Env& env, ClientOptions options)
                                                                            : "no endpoint at " + to_string(to)}});
   });
   flusher_.start(scope_);
+  resumer_.start(scope_);
 }
 
 RuntimeClient::~RuntimeClient() { scope_.cancel_all(); }
@@ -331,10 +334,24 @@ Result<Bytes> ActorCall::await_resume() {
       code = Errc::kUnavailable;
       detail = "it was not ALIVE within the call timeout of " + format_duration(timeout_) + client_.state_of(actor_);
     }
-    call_.complete(*clock_, Error{code, "call to " + call_.method + " on " + actor_name(actor_) + " failed: " + detail});
+    call_.result.emplace(Error{code, "call to " + call_.method + " on " + actor_name(actor_) + " failed: " + detail});
   }
   client_.call_latency_ms_.record(to_ms(clock_->now() - call_.started));
   return std::move(*call_.result);
+}
+
+void RuntimeClient::settle(PendingCall& call, Result<Bytes> value) {
+  if (call.done()) return;
+  call.result.emplace(std::move(value));
+  if (!call.waiter.valid()) return;  // its caller was cancelled, or has not suspended yet
+  settled_.push_back(call.waiter);
+  resumer_.request();
+}
+
+void RuntimeClient::resume_settled() {
+  resuming_.swap(settled_);
+  for (const Wakeup& waiter : resuming_) waiter.fire();  // a caller that already timed out is skipped
+  resuming_.clear();
 }
 
 Task<Result<Bytes>> RuntimeClient::call_actor(ActorId id, std::string method, Bytes args, CallOptions options) {
@@ -536,7 +553,7 @@ void RuntimeClient::settle_batch(uint64_t batch, const Outcome& outcome) {
 void RuntimeClient::finish_attempt(ActorSubmitter& s, PendingCall* call, Outcome outcome) {
   take_inflight(s, *call);
   if (outcome.delivery == Delivery::kDone) {
-    call->complete(env_.clock, std::move(outcome.result));
+    settle(*call, std::move(outcome.result));
     pump(s);
     return;
   }
@@ -551,7 +568,7 @@ void RuntimeClient::finish_attempt(ActorSubmitter& s, PendingCall* call, Outcome
       ++call->undelivered;  // it never ran: sending it again is not a retry
       insert_by_sequence(s.queued, call);
     } else {
-      call->complete(env_.clock, Error{Errc::kUnavailable, "could not deliver " + call->method + " to " +
+      settle(*call, Error{Errc::kUnavailable, "could not deliver " + call->method + " to " +
                                                                actor_name(s.id) + " (" +
                                                                outcome.result.error().message + ")"});
     }
@@ -560,14 +577,14 @@ void RuntimeClient::finish_attempt(ActorSubmitter& s, PendingCall* call, Outcome
     call_retries_.increment();
     insert_by_sequence(s.queued, call);
   } else {
-    call->complete(env_.clock, Error{Errc::kPeerDied, actor_name(s.id) + " died while " + call->method +
+    settle(*call, Error{Errc::kPeerDied, actor_name(s.id) + " died while " + call->method +
                                                           " was in flight (" + outcome.result.error().message + ")"});
   }
   pump(s);
 }
 
 void RuntimeClient::fail_queued(ActorSubmitter& s, const Error& error) {
-  for (PendingCall* call : s.queued) call->complete(env_.clock, error);
+  for (PendingCall* call : s.queued) settle(*call, error);
   s.queued.clear();
 }
 

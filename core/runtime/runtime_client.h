@@ -91,11 +91,6 @@ struct PendingCall {
   Wakeup waiter;
 
   bool done() const { return result.has_value(); }
-  void complete(Clock& clock, Result<Bytes> value) {
-    if (result.has_value()) return;
-    result.emplace(std::move(value));
-    if (waiter.valid()) clock.wake_at(clock.now(), waiter);
-  }
 };
 
 // The awaitable of one actor call: constructing it queues the call (or records why it was refused at once);
@@ -114,7 +109,7 @@ class ActorCall {
   template <typename Promise>
   void await_suspend(std::coroutine_handle<Promise> handle) {
     call_.waiter = make_wakeup(handle);
-    clock_->wake_at(call_.deadline, call_.waiter);
+    clock_->wake_at(call_.deadline, call_.waiter);  // the deadline, unless an outcome resumes it first
   }
   Result<Bytes> await_resume();
 
@@ -285,6 +280,10 @@ class RuntimeClient {
   enum class Withdrawn : uint8_t { kNowhere, kFromQueue, kFromFlight };
   Withdrawn withdraw(ActorId actor, PendingCall& call);
   std::string state_of(ActorId actor) const;
+  // Hands a call its outcome; its caller resumes after the current event, with the others settled in it.
+  void settle(PendingCall& call, Result<Bytes> value);
+  void resume_settled();
+
   Task<void> resolve(ActorId actor);
   void fail_queued(ActorSubmitter& submitter, const Error& error);
   void evict_idle_submitters();
@@ -328,6 +327,9 @@ class RuntimeClient {
   std::vector<ActorId> flushing_;  // dirty_ while a flush walks it
   std::vector<OutBatch> out_;      // batches being filled by the current flush
   Deferred flusher_;
+  std::vector<Wakeup> settled_;   // callers to resume after the current event, in the order their calls settled
+  std::vector<Wakeup> resuming_;  // settled_ while they are resumed
+  Deferred resumer_;
   Scope scope_;  // last: its coroutines use everything above
 };
 

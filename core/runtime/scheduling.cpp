@@ -70,11 +70,17 @@ bool usable(const SchedulerNode& node, const LabelSelector& labels) {
 size_t choose(std::span<const SchedulerNode> nodes, const std::vector<size_t>& candidates,
               const ResourceSet& request, PlacementStrategy strategy, NodeId& spread_cursor) {
   TANDEM_CHECK(!candidates.empty(), "choose() needs candidates");
+  // Each candidate's utilisation once (the walks below visit candidates more than once).
+  std::vector<double> utils(candidates.size());
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    utils[c] = utilization(*nodes[candidates[c]].total, *nodes[candidates[c]].available, request);
+  }
   if (strategy == PlacementStrategy::kPack) {
     size_t best = candidates.front();
-    double best_util = utilization(*nodes[best].total, *nodes[best].available, request);
-    for (size_t i : candidates) {
-      const double util = utilization(*nodes[i].total, *nodes[i].available, request);
+    double best_util = utils.front();
+    for (size_t c = 0; c < candidates.size(); ++c) {
+      const size_t i = candidates[c];
+      const double util = utils[c];
       if (util > best_util) {  // ties keep the lower id
         best = i;
         best_util = util;
@@ -85,8 +91,9 @@ size_t choose(std::span<const SchedulerNode> nodes, const std::vector<size_t>& c
   // Spread: lowest utilisation, then fewest placements, then round-robin after the cursor.
   double best_util = 2;
   uint64_t best_placements = UINT64_MAX;
-  for (size_t i : candidates) {
-    const double util = utilization(*nodes[i].total, *nodes[i].available, request);
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const size_t i = candidates[c];
+    const double util = utils[c];
     if (util < best_util || (util == best_util && nodes[i].placements < best_placements)) {
       best_util = util;
       best_placements = nodes[i].placements;
@@ -94,8 +101,9 @@ size_t choose(std::span<const SchedulerNode> nodes, const std::vector<size_t>& c
   }
   std::optional<size_t> first_tied;
   std::optional<size_t> after_cursor;
-  for (size_t i : candidates) {
-    const double util = utilization(*nodes[i].total, *nodes[i].available, request);
+  for (size_t c = 0; c < candidates.size(); ++c) {
+    const size_t i = candidates[c];
+    const double util = utils[c];
     if (util != best_util || nodes[i].placements != best_placements) continue;
     if (!first_tied) first_tied = i;
     if (!after_cursor && (spread_cursor == kNoNode || nodes[i].id > spread_cursor)) after_cursor = i;
