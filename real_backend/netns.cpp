@@ -123,8 +123,12 @@ Result<std::unique_ptr<NetnsNetwork>> NetnsNetwork::create(const std::string& ta
   }
   net->created_.push_back(net->hub_);
   const std::string& hub = net->hub_;
+  // Entering a namespace is the second half of the question: in a chroot whose "/" is not a mount point,
+  // `ip netns add` works but `ip -n` cannot make "/" a slave mount and fails.
+  if (Status s = net->ip({"-n", hub, "link", "set", "lo", "up"}); !s.ok()) {
+    return make_error(Errc::kUnavailable, "ip netns is not usable here: " + s.error().message);
+  }
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"-n", hub, "link", "set", "lo", "up"},
            {"-n", hub, "link", "add", "br0", "type", "bridge"},
            {"-n", hub, "addr", "add", net->hub_address() + "/24", "dev", "br0"},
            {"-n", hub, "link", "set", "br0", "up"}}) {

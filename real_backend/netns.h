@@ -7,8 +7,9 @@
 //   member namespaces: eth0 10.213.0.2/24 (member 0), eth0 10.213.0.3/24 (member 1), ...
 //
 // Contract:
-// - create() needs root and a working `ip netns`; without them it fails with kUnavailable and the reason (the
-//   caller may then skip), any later failure is kInternal. Every error names the `ip` command and its stderr.
+// - create() needs root and a working `ip netns` (adding a namespace and entering it: a chroot whose "/" is not
+//   a mount point can add but not enter); without them it fails with kUnavailable and the reason (the caller may
+//   then skip), any later failure is kInternal. Every error names the `ip` command and its stderr.
 // - cut(from, to) adds `blackhole <to's address>/32` in from's namespace: from's packets to `to` die in from's
 //   kernel (a new connect fails, an open TCP connection retransmits into nothing). It is one-way at the IP level,
 //   but TCP needs both directions, so every TCP connection between the two stalls (unlike the transport filter,
