@@ -14,6 +14,7 @@
 #include "real_backend/net/stderr_log.h"
 #include "real_backend/prometheus.h"
 #include "real_backend/real_catalog.h"
+#include "real_backend/storage/failing_storage.h"
 #include "real_backend/storage/memory_storage.h"
 #include "real_backend/storage/storage_config.h"
 
@@ -56,6 +57,8 @@ Status MemberProcess::start() {
   transport_options.listen_port = member_->port;
   transport_options.auth_token = cluster_.auth_token;
   transport_options.log = log_.get();
+  auto storage_fault = std::make_shared<StorageFaultSwitch>();
+  if (member_->role != MemberRole::kDriver) transport_options.storage_fault = storage_fault;
   if (cluster_.tls) {
     transport_options.tls = TlsFiles{cluster_.tls->cert_path, cluster_.tls->key_path, cluster_.tls->ca_path};
   }
@@ -75,7 +78,8 @@ Status MemberProcess::start() {
     if (!opened.ok()) {
       return make_error(opened.code(), member_->name + ": cannot open its state store: " + opened.error().message);
     }
-    storage_ = std::move(opened).value();
+    // Wrapped so the Admin service's storage_failure fault can fail its syncs (FailingStorage).
+    storage_ = std::make_unique<FailingStorage>(std::move(opened).value(), storage_fault);
   }
   random_ = std::make_unique<Random>(options_.seed != 0 ? options_.seed : fresh_seed());
   env_ = std::make_unique<Env>(Env{member_->id, loop_->clock(), *transport_, *storage_, *random_, *log_});

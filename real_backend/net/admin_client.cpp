@@ -40,6 +40,8 @@ struct AdminClient::Impl {
         return make_error(Errc::kTimeout, where);
       case grpc::StatusCode::INVALID_ARGUMENT:
         return make_error(Errc::kInvalidArgument, where);
+      case grpc::StatusCode::FAILED_PRECONDITION:
+        return make_error(Errc::kFailedPrecondition, where);
       case grpc::StatusCode::UNAVAILABLE:
         return make_error(Errc::kUnreachable, where + " (is the node running, and is this its transport port?)");
       default:
@@ -123,6 +125,54 @@ Result<TransportStats> AdminClient::stats(Duration timeout) {
   out.lost_by_link_fault = reply.lost_by_link_fault();
   out.duplicated_by_link_fault = reply.duplicated_by_link_fault();
   return out;
+}
+
+namespace {
+MemberFaultState member_faults_from(const wire::MemberFaultsReply& reply) {
+  MemberFaultState out;
+  out.clock_skew = Duration(reply.clock_skew_ns());
+  out.clock_now = time_from_ns(reply.clock_now_ns());
+  out.loop_now = time_from_ns(reply.loop_now_ns());
+  out.storage_failing = reply.storage_failing();
+  out.storage_failed_syncs = reply.storage_failed_syncs();
+  return out;
+}
+}  // namespace
+
+Result<MemberFaultState> AdminClient::set_clock_skew(Duration skew, Duration timeout) {
+  grpc::ClientContext context;
+  impl_->prepare(context, timeout);
+  wire::ClockSkewRequest request;
+  request.set_skew_ns(to_ns(skew));
+  wire::MemberFaultsReply reply;
+  if (Status s = impl_->to_status(impl_->stub->SetClockSkew(&context, request, &reply), "SetClockSkew"); !s.ok()) {
+    return s.error();
+  }
+  return member_faults_from(reply);
+}
+
+Result<MemberFaultState> AdminClient::set_storage_failing(bool failing, Duration timeout) {
+  grpc::ClientContext context;
+  impl_->prepare(context, timeout);
+  wire::StorageFailingRequest request;
+  request.set_failing(failing);
+  wire::MemberFaultsReply reply;
+  if (Status s = impl_->to_status(impl_->stub->SetStorageFailing(&context, request, &reply), "SetStorageFailing");
+      !s.ok()) {
+    return s.error();
+  }
+  return member_faults_from(reply);
+}
+
+Result<MemberFaultState> AdminClient::member_faults(Duration timeout) {
+  grpc::ClientContext context;
+  impl_->prepare(context, timeout);
+  wire::Empty request;
+  wire::MemberFaultsReply reply;
+  if (Status s = impl_->to_status(impl_->stub->MemberFaults(&context, request, &reply), "MemberFaults"); !s.ok()) {
+    return s.error();
+  }
+  return member_faults_from(reply);
 }
 
 }  // namespace tandem::real

@@ -10,6 +10,8 @@
 //   node1.set_filter(/*peer=*/2, /*drop_outgoing=*/true, /*drop_incoming=*/true);  // cut 1 <-> 2 at node 1
 //   node1.set_link_faults(/*peer=*/2, LinkFaults{.delay_ms = 50, .loss_probability = 0.1});  // 1 -> 2 only
 //   node1.clear_filters();  // filters and link faults
+//   node1.set_clock_skew(std::chrono::seconds(5));  // node 1's clock reads real time + 5 s (0 heals)
+//   node1.set_storage_failing(true);                // node 1's state store syncs fail (false heals)
 #pragma once
 
 #include <memory>
@@ -22,6 +24,15 @@
 #include "real_backend/net/grpc_transport.h"
 
 namespace tandem::real {
+
+// A member's own faults as it reports them (every member-fault call answers with this).
+struct MemberFaultState {
+  Duration clock_skew{};
+  TimePoint clock_now{};  // the member's clock as its core code reads it
+  TimePoint loop_now{};   // its unskewed loop time
+  bool storage_failing = false;
+  uint64_t storage_failed_syncs = 0;
+};
 
 class AdminClient {
  public:
@@ -37,6 +48,11 @@ class AdminClient {
   Status set_link_faults(NodeId peer, const LinkFaults& faults, Duration timeout = std::chrono::seconds(5));
   Status clear_filters(Duration timeout = std::chrono::seconds(5));
   Result<TransportStats> stats(Duration timeout = std::chrono::seconds(5));
+  // clock_skew / storage_failure on the member itself. kFailedPrecondition from a process with no state store
+  // switch (set_storage_failing only).
+  Result<MemberFaultState> set_clock_skew(Duration skew, Duration timeout = std::chrono::seconds(5));
+  Result<MemberFaultState> set_storage_failing(bool failing, Duration timeout = std::chrono::seconds(5));
+  Result<MemberFaultState> member_faults(Duration timeout = std::chrono::seconds(5));
 
  private:
   struct Impl;

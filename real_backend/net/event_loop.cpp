@@ -23,10 +23,11 @@ constexpr size_t kShedThreshold = 4096;
 constexpr int64_t kMaxSleepNs = 3600LL * 1000 * 1000 * 1000;
 }  // namespace
 
-TimePoint RealClock::now() const { return loop_.now(); }
+TimePoint RealClock::now() const { return loop_.now() + Duration(skew_ns_.load(std::memory_order_relaxed)); }
 
 void RealClock::wake_at(TimePoint when, Wakeup wakeup) {
-  loop_.push_timer(EventLoop::Timer{to_ns(when), 0, wakeup, nullptr});
+  // `when` is on this clock; the loop's timers are on its unskewed time (sim/node.h does the same).
+  loop_.push_timer(EventLoop::Timer{to_ns(when) - skew_ns_.load(std::memory_order_relaxed), 0, wakeup, nullptr});
 }
 
 EventLoop::EventLoop() : epoch_(std::chrono::steady_clock::now()), clock_(*this) {

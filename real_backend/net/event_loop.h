@@ -4,10 +4,17 @@
 // - Exactly one thread runs the loop at a time (run(), run_until() or run_for()); everything that touches core
 //   state (Env, actors, RPC endpoints, bound Receivers) runs on that thread. Other threads (gRPC's) hand work
 //   over with post(), the only thread-safe entry point besides stop().
-// - clock() is a RealClock: now() is steady_clock nanoseconds since this loop was constructed (monotonic, never
-//   goes back); wake_at() and run_at() queue a timer that fires on the loop thread at the first pass where
-//   now() >= when; timers due at the same instant fire in the order they were scheduled. Stale Wakeups are
-//   skipped (and shed from the heap when they pile up, as the sim does).
+// - now() is steady_clock nanoseconds since this loop was constructed (monotonic, never goes back); run_at()
+//   queues a timer that fires on the loop thread at the first pass where now() >= when; timers due at the same
+//   instant fire in the order they were scheduled. Stale Wakeups are skipped (and shed from the heap when they
+//   pile up, as the sim does).
+// - clock() is the RealClock core code sees (the Env's): it reads now() + clock_skew() and its wake_at(when)
+//   fires once the clock reads `when`, i.e. at loop time when - skew — the sim's node clock (sim/node.h)
+//   exactly. A timer keeps the loop time it was given when it was set: changing the skew moves neither pending
+//   timers nor sleeps already running (a sleep_for(d) taken before or after still lasts d), only what now()
+//   reads and where later deadlines land. The skew is a clock_skew fault (set_clock_skew, thread-safe: the
+//   Admin service sets it); while it is set, clock().now() may jump back (as in sim). The loop itself (run_at,
+//   the transport's own timers) always uses the unskewed now().
 // - post(fn) runs fn on the loop thread, after everything posted before it (FIFO across all posting threads).
 // - One pass of the loop = fire the due timers, then run the posted functions; run_until() checks done()
 //   after every pass. stop() makes the running (or next) run*() return after its current pass.
@@ -38,7 +45,9 @@ class RealClock final : public Clock {
   void wake_at(TimePoint when, Wakeup wakeup) override;
 
  private:
+  friend class EventLoop;
   EventLoop& loop_;
+  std::atomic<int64_t> skew_ns_{0};  // any thread writes (the Admin service), the loop thread reads
 };
 
 class EventLoop {
@@ -50,6 +59,10 @@ class EventLoop {
 
   Clock& clock() { return clock_; }
   TimePoint now() const;
+
+  // What clock() reads on top of now() (a clock_skew fault; may be negative; zero heals). Thread-safe.
+  void set_clock_skew(Duration skew) { clock_.skew_ns_.store(to_ns(skew), std::memory_order_relaxed); }
+  Duration clock_skew() const { return Duration(clock_.skew_ns_.load(std::memory_order_relaxed)); }
 
   // Runs `fn` on the loop thread after everything posted before it. Thread-safe.
   void post(std::function<void()> fn);

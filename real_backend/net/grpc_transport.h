@@ -28,6 +28,9 @@
 //   per-pair order, as in the sim); loss, duplication and jitter are drawn from Randoms seeded by faults.seed
 //   and both node ids. The Admin gRPC service on the same port does both from
 //   another process; clear_filters() clears both.
+// - Member faults (Admin only): SetClockSkew sets the loop's clock skew (EventLoop::set_clock_skew: what core
+//   code's clock reads), SetStorageFailing flips options.storage_fault (FailingStorage fails every sync while
+//   it is on). Both answer with the member's clock and storage fault state; clear_filters() touches neither.
 // - Security: listen_host defaults to loopback. auth_token set → every Link stream and Admin call must carry
 //   `authorization: Bearer TOKEN`. tls set → the server and every outgoing channel use TLS with these files
 //   (mutual: each side presents cert/key and checks the other against ca).
@@ -51,6 +54,7 @@
 #include "core/env/log.h"
 #include "core/env/transport.h"
 #include "real_backend/net/event_loop.h"
+#include "real_backend/storage/failing_storage.h"
 
 namespace tandem::real {
 
@@ -70,6 +74,9 @@ struct TransportOptions {
   Duration connect_timeout = std::chrono::seconds(2);  // a stream not established by then: kUnreachable
   size_t max_queued_bytes_per_peer = 256 << 20;       // beyond this, sends to a slow peer are dropped (a loss)
   Log* log = nullptr;  // thread-safe Log for transport errors (StderrLog is); nullptr: a StderrLog at kWarning
+  // The member's storage_failure switch, flipped by the Admin service's SetStorageFailing (unset: the process
+  // has no state store to fault, and that call is refused). Clock skew needs nothing here: it is the loop's.
+  std::shared_ptr<StorageFaultSwitch> storage_fault;
 };
 
 // Link faults on what this node sends to one peer. All zero: none.

@@ -294,9 +294,18 @@ class AdminService final : public wire::Admin::CallbackService {
                                          wire::Empty* reply) override;
   grpc::ServerUnaryReactor* Stats(grpc::CallbackServerContext* context, const wire::Empty* request,
                                   wire::StatsReply* reply) override;
+  grpc::ServerUnaryReactor* SetClockSkew(grpc::CallbackServerContext* context,
+                                         const wire::ClockSkewRequest* request,
+                                         wire::MemberFaultsReply* reply) override;
+  grpc::ServerUnaryReactor* SetStorageFailing(grpc::CallbackServerContext* context,
+                                              const wire::StorageFailingRequest* request,
+                                              wire::MemberFaultsReply* reply) override;
+  grpc::ServerUnaryReactor* MemberFaults(grpc::CallbackServerContext* context, const wire::Empty* request,
+                                         wire::MemberFaultsReply* reply) override;
 
  private:
   bool refuse_unauthorized(grpc::CallbackServerContext* context, grpc::ServerUnaryReactor* reactor);
+  void fill(wire::MemberFaultsReply* reply) const;
   LinkCore& core_;
 };
 

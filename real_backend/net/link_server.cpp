@@ -268,4 +268,58 @@ grpc::ServerUnaryReactor* AdminService::Stats(grpc::CallbackServerContext* conte
   return reactor;
 }
 
+void AdminService::fill(wire::MemberFaultsReply* reply) const {
+  reply->set_clock_skew_ns(to_ns(core_.loop.clock_skew()));
+  reply->set_clock_now_ns(to_ns(core_.loop.clock().now()));
+  reply->set_loop_now_ns(to_ns(core_.loop.now()));
+  if (const auto& storage = core_.options.storage_fault) {
+    reply->set_storage_failing(storage->failing.load());
+    reply->set_storage_failed_syncs(storage->failed_syncs.load());
+  }
+}
+
+grpc::ServerUnaryReactor* AdminService::SetClockSkew(grpc::CallbackServerContext* context,
+                                                     const wire::ClockSkewRequest* request,
+                                                     wire::MemberFaultsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (refuse_unauthorized(context, reactor)) return reactor;
+  core_.loop.set_clock_skew(Duration(request->skew_ns()));
+  if (core_.log.enabled(LogLevel::kInfo)) {
+    core_.log.write(LogLevel::kInfo, "admin", "clock skew set to " + format_duration(Duration(request->skew_ns())));
+  }
+  fill(reply);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::SetStorageFailing(grpc::CallbackServerContext* context,
+                                                          const wire::StorageFailingRequest* request,
+                                                          wire::MemberFaultsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (refuse_unauthorized(context, reactor)) return reactor;
+  if (!core_.options.storage_fault) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                                 "this process has no fault switch on a state store (only tandem head and "
+                                 "tandem node members have one)"));
+    return reactor;
+  }
+  core_.options.storage_fault->failing.store(request->failing());
+  if (core_.log.enabled(LogLevel::kInfo)) {
+    core_.log.write(LogLevel::kInfo, "admin",
+                    request->failing() ? "state store syncs fail (storage_failure)" : "state store syncs work again");
+  }
+  fill(reply);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::MemberFaults(grpc::CallbackServerContext* context, const wire::Empty*,
+                                                     wire::MemberFaultsReply* reply) {
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  if (refuse_unauthorized(context, reactor)) return reactor;
+  fill(reply);
+  reactor->Finish(grpc::Status::OK);
+  return reactor;
+}
+
 }  // namespace tandem::real::detail

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <map>
 #include <memory>
@@ -52,6 +53,8 @@ constexpr uint16_t kNetnsPort = 7100;         // every member's port on its own 
 constexpr uint16_t kNetnsDriverPort = 7200;   // the driver's, on the hub's address
 constexpr size_t kNetnsMaxMembers = 16;       // NetnsNetwork's limit
 
+// Every fault kind has a real application today; no default, so a kind added to FaultKind must be decided here
+// (-Wswitch) and is refused by unsupported_fault() until it is.
 bool real_fault(const Fault& fault) {
   switch (fault.kind) {
     case FaultKind::kCrash:
@@ -66,20 +69,18 @@ bool real_fault(const Fault& fault) {
     case FaultKind::kLinkReorder:
     case FaultKind::kClog:
     case FaultKind::kSlowNode:
-      return true;
+    case FaultKind::kClockSkew:
+    case FaultKind::kStorageFailure:
     case FaultKind::kClusterOutage:
-      return fault.outage == fault_injection::OutageMode::kPower;
-    default:
-      return false;
+    case FaultKind::kWanCut:
+      return true;
   }
+  return false;
 }
 
 std::string unsupported_fault(const Fault& fault, const std::string& where) {
   return where + ": fault \"" + std::string(fault_injection::fault_kind_name(fault.kind)) +
-         (fault.kind == FaultKind::kClusterOutage ? "\" with \"mode\": \"network\"" : "\"") +
-         " is not applied to real processes yet (real faults: crash, pause, kill_actor, isolate, partition, "
-         "partition_one_way, link_delay, link_loss, link_duplicate, link_reorder, clog, slow_node, "
-         "cluster_outage with \"mode\": \"power\"; fix: run it in sim, or drop the fault)";
+         "\" is not applied to real processes yet (fix: run it in sim, or drop the fault)";
 }
 
 Duration scaled(Duration d, double time_scale) {
@@ -216,12 +217,13 @@ class RealRun final : public RealHost {
       : scenario_(scenario), options_(options), seed_(seed), record_(new_run_record(scenario, seed)) {}
 
   Result<RunResult> run() {
-    // Plan the faults exactly as a sim run of this seed would, on a throwaway world with the topology.
-    sim::World plan_world;
-    add_topology(scenario_, plan_world.network());
-    add_nodes(scenario_, plan_world, {});
+    // Plan the faults exactly as a sim run of this seed would, on a world with the topology; the same world's
+    // network is then the model of the backbone's cluster and WAN cuts (backbone_cut()).
+    plan_world_ = std::make_unique<sim::World>();
+    add_topology(scenario_, plan_world_->network());
+    add_nodes(scenario_, *plan_world_, {});
     const Random root(seed_);
-    const fault_injection::Schedule schedule = fault_schedule(scenario_, plan_world.network(), root, record_);
+    const fault_injection::Schedule schedule = fault_schedule(scenario_, plan_world_->network(), root, record_);
     const ServiceSpec& spec = *scenario_.services.front();
     if (std::optional<NodeId> keeper = real_world::real_serving_keeper(spec)) {
       // The nemesis' draws are known only now: none may hit the node the driver plays.
@@ -351,6 +353,8 @@ class RealRun final : public RealHost {
       }
       if (fault.kind == FaultKind::kPartition && in(fault.nodes, to) && in(fault.other, from)) return false;
     }
+    const sim::Network& backbone = plan_world_->network();
+    if (from < backbone.node_count() && to < backbone.node_count() && !backbone.reachable(from, to)) return false;
     return true;
   }
   void note(NodeId node, const std::string& text) override {
@@ -564,67 +568,6 @@ class RealRun final : public RealHost {
     return {};
   }
 
-  // isolate / partition / partition_one_way as blackhole routes (`on` adds, !on removes). Routes are counted
-  // per (from, to): two faults on one pair keep it cut until both are healed. Client nodes are the driver, in
-  // the hub: a partition naming one cuts nothing for it; an isolated member is cut from the hub too.
-  void kernel_cut(const Fault& fault, bool on) {
-    std::vector<std::pair<std::string, std::string>> pairs;
-    std::set<NodeId> clients;
-    if (fault.kind == FaultKind::kIsolate) {
-      for (NodeId node : fault.nodes) {
-        if (!is_member(node)) {
-          clients.insert(node);
-          continue;
-        }
-        pairs.emplace_back(netns_member(node), "hub");
-        pairs.emplace_back("hub", netns_member(node));
-        for (NodeId peer : all_members()) {
-          if (peer == node) continue;
-          pairs.emplace_back(netns_member(node), netns_member(peer));
-          pairs.emplace_back(netns_member(peer), netns_member(node));
-        }
-      }
-    } else {
-      for (NodeId from : fault.nodes) {
-        for (NodeId to : fault.other) {
-          if (from == to) continue;
-          if (!is_member(from) || !is_member(to)) {
-            clients.insert(is_member(from) ? to : from);
-            continue;
-          }
-          pairs.emplace_back(netns_member(from), netns_member(to));
-          if (fault.kind == FaultKind::kPartition) pairs.emplace_back(netns_member(to), netns_member(from));
-        }
-      }
-    }
-    size_t changed = 0;
-    for (const auto& [from, to] : pairs) {
-      int& count = kernel_cuts_[{from, to}];
-      if (on && count++ == 0) {
-        if (Status s = netns_->cut(from, to); !s.ok()) {
-          note(kNoNode, "kernel cut failed: " + s.error().message);
-        } else {
-          ++changed;
-          ++kernel_routes_;
-        }
-      } else if (!on && count > 0 && --count == 0) {
-        if (Status s = netns_->heal(from, to); !s.ok()) {
-          note(kNoNode, "kernel heal failed: " + s.error().message);
-        } else {
-          ++changed;
-        }
-      }
-      if (count == 0) kernel_cuts_.erase({from, to});
-    }
-    std::string text = std::string("kernel: ") + (on ? "added " : "removed ") + std::to_string(changed) +
-                       " blackhole route(s) for " + fault.label;
-    for (NodeId client : clients) {
-      text += "; " + scenario_.index.node_name(client) + " is not a member process (a client node is the driver, "
-              "in the hub): not cut";
-    }
-    note(kNoNode, text);
-  }
-
   Status wait_for_group(size_t g) {
     const size_t want = 1 + groups_[g].plan.nodes.size();
     const auto give_up = std::chrono::steady_clock::now() + kFormTimeout;
@@ -695,8 +638,14 @@ class RealRun final : public RealHost {
   void inject(uint64_t id, const Fault& fault, reports::FaultSpan& span) {
     switch (fault.kind) {
       case FaultKind::kCrash:
+        for (NodeId node : fault.nodes) take_down(node);
+        break;
       case FaultKind::kClusterOutage:
-        for (NodeId node : fault_nodes(fault)) take_down(node);
+        if (fault.outage == fault_injection::OutageMode::kPower) {
+          for (NodeId node : fault_nodes(fault)) take_down(node);
+        } else {
+          backbone_cut(fault, true);
+        }
         break;
       case FaultKind::kPause:
         for (NodeId node : fault.nodes) pause(node);
@@ -704,11 +653,14 @@ class RealRun final : public RealHost {
       case FaultKind::kIsolate:
       case FaultKind::kPartition:
       case FaultKind::kPartitionOneWay:
-        if (netns_) {
-          kernel_cut(fault, true);
-        } else {
-          filter(fault, true);
-        }
+        network_cut(fault, true);
+        break;
+      case FaultKind::kWanCut:
+        backbone_cut(fault, true);
+        break;
+      case FaultKind::kClockSkew:
+      case FaultKind::kStorageFailure:
+        member_fault(id, fault, true);
         break;
       case FaultKind::kLinkDelay:
       case FaultKind::kLinkLoss:
@@ -735,8 +687,14 @@ class RealRun final : public RealHost {
     active_.erase(it);
     switch (fault.kind) {
       case FaultKind::kCrash:
+        for (NodeId node : fault.nodes) bring_up(node);
+        break;
       case FaultKind::kClusterOutage:
-        for (NodeId node : fault_nodes(fault)) bring_up(node);
+        if (fault.outage == fault_injection::OutageMode::kPower) {
+          for (NodeId node : fault_nodes(fault)) bring_up(node);
+        } else {
+          backbone_cut(fault, false);
+        }
         break;
       case FaultKind::kPause:
         for (NodeId node : fault.nodes) resume(node);
@@ -744,11 +702,14 @@ class RealRun final : public RealHost {
       case FaultKind::kIsolate:
       case FaultKind::kPartition:
       case FaultKind::kPartitionOneWay:
-        if (netns_) {
-          kernel_cut(fault, false);
-        } else {
-          filter(fault, false);
-        }
+        network_cut(fault, false);
+        break;
+      case FaultKind::kWanCut:
+        backbone_cut(fault, false);
+        break;
+      case FaultKind::kClockSkew:
+      case FaultKind::kStorageFailure:
+        member_fault(id, fault, false);
         break;
       case FaultKind::kLinkDelay:
       case FaultKind::kLinkLoss:
@@ -786,6 +747,8 @@ class RealRun final : public RealHost {
       if (Status started = group->processes->start(node); !started.ok()) {
         record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), node, "note",
                                                     "restart failed: " + started.error().message});
+      } else {
+        resync_member(node, /*restarted=*/true);
       }
     }
     close_span(node);
@@ -800,7 +763,10 @@ class RealRun final : public RealHost {
 
   void resume(NodeId node) {
     if (paused_.erase(node) == 0) return;
-    if (Group* group = group_of(node)) group->processes->resume(node);
+    if (Group* group = group_of(node)) {
+      group->processes->resume(node);
+      resync_member(node, /*restarted=*/false);
+    }
     close_span(node);
   }
 
@@ -811,35 +777,245 @@ class RealRun final : public RealHost {
     node_span_.erase(it);
   }
 
-  // Network faults through each member's transport filter (its Admin service): `on` cuts, !on heals. Only
-  // members have a transport of their own; client nodes share the driver's, so a cut names members only. A
-  // member that is down or paused keeps no filter (a restarted process starts with none).
-  void filter(const Fault& fault, bool on) {
-    std::vector<std::pair<NodeId, NodeId>> pairs;  // (at, peer): drop at `at` what goes to / comes from `peer`
-    const std::vector<NodeId> everyone = all_members();
-    bool both_ways = true;
+  // --- Network cuts ----------------------------------------------------------------------------------------
+  // Every cut is a directed pair (from, to) of member processes: what `from` sends to `to` is lost. isolate,
+  // partition and partition_one_way give their pairs directly; cluster_outage "network" and wan_cut cut the
+  // backbone model (plan_world_'s network, the sim's own routing, so a WAN cut that traffic can route around
+  // through a third region cuts nothing, as in sim) and every member pair the model can no longer route is
+  // cut. Pairs are counted per reason, so overlapping faults keep a pair cut until the last one heals. A cut
+  // is made by the kernel (--netns: a blackhole route in `from`'s namespace; the driver is the hub) or else by
+  // the transport filter (`from` drops what it sends to `to`, and `to` drops what it receives from `from`).
+  // Client nodes (and a serving keeper) live in the driver: only an isolated member is cut from it, and only
+  // with --netns (the filter never cuts the driver, whose one transport carries every client).
+  using Pair = std::pair<NodeId, NodeId>;
+
+  std::vector<Pair> cut_pairs(const Fault& fault, std::set<NodeId>& not_members) {
+    std::vector<Pair> pairs;
     if (fault.kind == FaultKind::kIsolate) {
       for (NodeId node : fault.nodes) {
-        for (NodeId peer : everyone) {
-          if (peer != node) pairs.emplace_back(node, peer);
+        if (!is_member(node)) {
+          not_members.insert(node);
+          continue;
+        }
+        if (netns_) {
+          pairs.emplace_back(node, kDriverId);
+          pairs.emplace_back(kDriverId, node);
+        }
+        for (NodeId peer : all_members()) {
+          if (peer == node) continue;
+          pairs.emplace_back(node, peer);
+          pairs.emplace_back(peer, node);
         }
       }
+      return pairs;
+    }
+    for (NodeId from : fault.nodes) {
+      for (NodeId to : fault.other) {
+        if (from == to) continue;
+        if (!is_member(from) || !is_member(to)) {
+          not_members.insert(is_member(from) ? to : from);
+          continue;
+        }
+        pairs.emplace_back(from, to);
+        if (fault.kind == FaultKind::kPartition) pairs.emplace_back(to, from);
+      }
+    }
+    return pairs;
+  }
+
+  // isolate / partition / partition_one_way: `on` cuts the fault's pairs, !on heals them.
+  void network_cut(const Fault& fault, bool on) {
+    std::set<NodeId> not_members;
+    const size_t changed = count_cuts(cut_pairs(fault, not_members), on);
+    note_cut(fault.label, on, changed, not_members);
+  }
+
+  // cluster_outage "network" / wan_cut: the backbone model's link, then the member pairs it can no longer route.
+  void backbone_cut(const Fault& fault, bool on) {
+    sim::Network& backbone = plan_world_->network();
+    if (fault.kind == FaultKind::kClusterOutage) {
+      int& count = clusters_cut_[fault.cluster];
+      if (on && count++ == 0) backbone.cut_cluster(fault.cluster);
+      if (!on && --count == 0) backbone.restore_cluster(fault.cluster);
+      if (count == 0) clusters_cut_.erase(fault.cluster);
     } else {
-      both_ways = fault.kind == FaultKind::kPartition;
-      for (NodeId from : fault.nodes) {
-        for (NodeId to : fault.other) pairs.emplace_back(from, to);
+      const std::pair<sim::RegionId, sim::RegionId> regions{std::min(fault.region_a, fault.region_b),
+                                                            std::max(fault.region_a, fault.region_b)};
+      int& count = wans_cut_[regions];
+      if (on && count++ == 0) backbone.cut_wan(fault.region_a, fault.region_b);
+      if (!on && --count == 0) backbone.restore_wan(fault.region_a, fault.region_b);
+      if (count == 0) wans_cut_.erase(regions);
+    }
+    std::set<Pair> now_cut;
+    for (NodeId from : all_members()) {
+      for (NodeId to : all_members()) {
+        if (from != to && !backbone.reachable(from, to)) now_cut.insert({from, to});
       }
     }
-    for (const auto& [at, peer] : pairs) {
-      const real::ClusterMember* at_member = member(at);
-      if (at_member == nullptr || down_.contains(at) || paused_.contains(at)) continue;
-      real::AdminClient admin(at_member->endpoint(), auth_token(), admin_tls());
-      const Status set = admin.set_filter(peer, on, on && both_ways, std::chrono::seconds(1));
+    std::vector<Pair> added;
+    std::vector<Pair> removed;
+    std::set_difference(now_cut.begin(), now_cut.end(), backbone_cuts_.begin(), backbone_cuts_.end(),
+                        std::back_inserter(added));
+    std::set_difference(backbone_cuts_.begin(), backbone_cuts_.end(), now_cut.begin(), now_cut.end(),
+                        std::back_inserter(removed));
+    backbone_cuts_ = std::move(now_cut);
+    const size_t changed = count_cuts(added, true) + count_cuts(removed, false);
+    std::set<NodeId> drivers_nodes;  // the client nodes (and keeper) the driver plays on the cut side
+    for (NodeId node = 0; node < backbone.node_count(); ++node) {
+      if (is_member(node)) continue;
+      for (NodeId peer : all_members()) {
+        if (!backbone.reachable(node, peer)) drivers_nodes.insert(node);
+      }
+    }
+    note_cut(fault.label, on, changed, drivers_nodes);
+  }
+
+  // Counts each pair's reasons; applies the pairs whose state changes. Returns how many changed.
+  size_t count_cuts(const std::vector<Pair>& pairs, bool on) {
+    size_t changed = 0;
+    for (const Pair& pair : pairs) {
+      int& count = cuts_[pair];
+      const bool flips = on ? count++ == 0 : (count > 0 && --count == 0);
+      if (count == 0) cuts_.erase(pair);
+      if (!flips) continue;
+      ++changed;
+      if (netns_) {
+        kernel_route(pair, on);
+      } else {
+        sync_filter(pair.first, pair.second);
+        sync_filter(pair.second, pair.first);
+      }
+    }
+    return changed;
+  }
+
+  bool cut(NodeId from, NodeId to) const { return cuts_.contains({from, to}); }
+
+  void note_cut(const std::string& label, bool on, size_t changed, const std::set<NodeId>& driver_nodes) {
+    std::string text = netns_ ? std::string("kernel: ") + (on ? "added " : "removed ") + std::to_string(changed) +
+                                    " blackhole route(s) for " + label
+                              : std::string("filter: ") + (on ? "cut " : "healed ") + std::to_string(changed) +
+                                    " member pair(s) for " + label;
+    for (NodeId node : driver_nodes) {
+      text += "; " + scenario_.index.node_name(node) + " is not a member process (a client node or the keeper is the "
+              "driver" + std::string(netns_ ? ", in the hub" : "") + "): not cut";
+    }
+    note(kNoNode, text);
+  }
+
+  static std::string netns_name(NodeId node) { return node == kDriverId ? "hub" : netns_member(node); }
+
+  void kernel_route(const Pair& pair, bool on) {
+    const std::string from = netns_name(pair.first);
+    const std::string to = netns_name(pair.second);
+    if (on) {
+      if (Status s = netns_->cut(from, to); !s.ok()) {
+        note(kNoNode, "kernel cut failed: " + s.error().message);
+      } else {
+        ++kernel_routes_;
+      }
+    } else if (Status s = netns_->heal(from, to); !s.ok()) {
+      note(kNoNode, "kernel heal failed: " + s.error().message);
+    }
+  }
+
+  // Brings member `at`'s transport filter for `peer` to what cuts_ says, through its Admin service, when it
+  // differs from what `at` holds. A down or paused member is skipped (resync_member() catches it up later).
+  void sync_filter(NodeId at, NodeId peer) {
+    if (at == kDriverId || peer == kDriverId) return;
+    const real::ClusterMember* at_member = member(at);
+    if (at_member == nullptr || down_.contains(at) || paused_.contains(at)) return;
+    const std::pair<bool, bool> want{cut(at, peer), cut(peer, at)};  // (drop outgoing, drop incoming)
+    auto held = filters_held_.find({at, peer});
+    const std::pair<bool, bool> has = held == filters_held_.end() ? std::pair{false, false} : held->second;
+    if (want == has) return;
+    real::AdminClient admin(at_member->endpoint(), auth_token(), admin_tls());
+    const Status set = admin.set_filter(peer, want.first, want.second, std::chrono::seconds(1));
+    if (!set.ok()) {
+      record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), at, "note",
+                                                  "filter on " + at_member->name + " failed: " + set.error().message});
+      return;
+    }
+    if (want == std::pair{false, false}) {
+      filters_held_.erase({at, peer});
+    } else {
+      filters_held_[{at, peer}] = want;
+    }
+  }
+
+  // --- Member faults: clock_skew and storage_failure, set on the member itself through its Admin service ------
+  // As in the sim's injector: a node's clock shows the skew of its latest active clock_skew (healing it falls
+  // back to the one before, or none); its storage fails while any storage_failure on it is active. Skews are
+  // scenario durations, scaled like every scenario time (a 2 s skew at time scale 2 is 1 s of real time).
+  void member_fault(uint64_t id, const Fault& fault, bool on) {
+    for (NodeId node : fault.nodes) {
+      if (fault.kind == FaultKind::kClockSkew) {
+        auto& stack = skews_[node];
+        if (on) {
+          stack.emplace_back(id, fault.skew);
+        } else {
+          std::erase_if(stack, [id](const auto& entry) { return entry.first == id; });
+        }
+        if (stack.empty()) skews_.erase(node);
+      } else if (on) {
+        ++storage_failing_[node];
+      } else if (--storage_failing_[node] <= 0) {
+        storage_failing_.erase(node);
+      }
+      if (!is_member(node)) {
+        note(node, fault.label + ": " + scenario_.index.node_name(node) +
+                       " is not a member process (a client node or the keeper is the driver): not applied");
+        continue;
+      }
+      push_member_faults(node, fault.kind == FaultKind::kClockSkew, fault.kind == FaultKind::kStorageFailure);
+    }
+  }
+
+  // Tells member `node` its skew and/or storage state. A down or paused member is skipped: resync_member().
+  void push_member_faults(NodeId node, bool clock, bool storage) {
+    const real::ClusterMember* m = member(node);
+    if (m == nullptr || down_.contains(node) || paused_.contains(node)) return;
+    real::AdminClient admin(m->endpoint(), auth_token(), admin_tls());
+    if (clock) {
+      auto it = skews_.find(node);
+      const Duration skew = it == skews_.end() ? Duration::zero() : scaled(it->second.back().second);
+      Result<real::MemberFaultState> set = admin.set_clock_skew(skew, std::chrono::seconds(1));
       if (!set.ok()) {
-        record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), at, "note",
-                                                    "filter on " + at_member->name + " failed: " + set.error().message});
+        note(node, "clock skew on " + m->name + " failed: " + set.error().message);
+      } else {
+        note(node, "clock skew on " + m->name + ": " + format_duration(set.value().clock_skew) +
+                       " of real time (its clock reads " +
+                       format_duration(std::chrono::round<std::chrono::milliseconds>(set.value().clock_now -
+                                                                                      set.value().loop_now)) +
+                       " off its loop)");
       }
     }
+    if (storage) {
+      const bool failing = storage_failing_.contains(node);
+      Result<real::MemberFaultState> set = admin.set_storage_failing(failing, std::chrono::seconds(1));
+      if (!set.ok()) {
+        note(node, "storage failure on " + m->name + " failed: " + set.error().message);
+      } else {
+        note(node, std::string("state store of ") + m->name + (failing ? ": syncs fail" : ": syncs work again") +
+                       " (" + std::to_string(set.value().storage_failed_syncs) + " refused so far)");
+      }
+    }
+  }
+
+  // After a restart (the process starts with no filter, skew or failing store) or a resume (faults healed or
+  // set while it was stopped never reached it): bring the member's own state back to what the active faults say.
+  void resync_member(NodeId node, bool restarted) {
+    if (restarted) {
+      std::erase_if(filters_held_, [node](const auto& entry) { return entry.first.first == node; });
+    }
+    if (!netns_) {
+      for (NodeId peer : all_members()) {
+        if (peer != node) sync_filter(node, peer);
+      }
+    }
+    const bool clock = skews_.contains(node) || !restarted;
+    const bool storage = storage_failing_.contains(node) || !restarted;
+    if (clock || storage) push_member_faults(node, clock, storage);
   }
 
   // The (from, to) pairs a link fault acts on: from x to; for a slow node every link into and out of it.
@@ -979,8 +1155,15 @@ class RealRun final : public RealHost {
   std::unique_ptr<real::NetnsNetwork> netns_;  // before groups_: deleted after every process in it is killed
   std::string netns_launcher_;
   std::string netns_token_;
-  std::map<std::pair<std::string, std::string>, int> kernel_cuts_;  // (from, to) namespace member -> faults
   uint64_t kernel_routes_ = 0;
+  std::unique_ptr<sim::World> plan_world_;  // the topology: the fault plan, and the backbone model of cuts
+  std::map<std::pair<NodeId, NodeId>, int> cuts_;  // directed member pair (kDriverId: the hub) -> faults cutting it
+  std::set<std::pair<NodeId, NodeId>> backbone_cuts_;  // the pairs the backbone model cannot route now
+  std::map<sim::ClusterId, int> clusters_cut_;          // cluster_outage "network" faults active per cluster
+  std::map<std::pair<sim::RegionId, sim::RegionId>, int> wans_cut_;  // wan_cut faults active per region pair
+  std::map<std::pair<NodeId, NodeId>, std::pair<bool, bool>> filters_held_;  // (at, peer) -> (out, in) set there
+  std::map<NodeId, std::vector<std::pair<uint64_t, Duration>>> skews_;  // node -> active skews, latest last
+  std::map<NodeId, int> storage_failing_;  // node -> active storage_failure faults
   std::vector<Group> groups_;
   std::unique_ptr<real::MemberProcess> driver_;
   std::vector<std::unique_ptr<runtime::RuntimeClient>> group_clients_;  // [0] unused: the driver's own client

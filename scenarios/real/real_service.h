@@ -83,7 +83,8 @@ std::unique_ptr<RealService> make_real_fanout(const Scenario& scenario, const Se
 // What keeps a serving service off the real world (each "POINTER: why (fix: ...)"); empty when it can run.
 std::vector<std::string> real_serving_problems(const Scenario& scenario, size_t service_index);
 // The keeper node of a serving service (the driver plays it: no fault may hit it), nullopt for other kinds;
-// fault_hits() says whether `fault` names `node` (itself or its cluster); keeper_fault_problem() the refusal.
+// fault_hits() says whether `fault` names `node` (itself, its cluster, or its region for a wan_cut);
+// keeper_fault_problem() the refusal.
 std::optional<NodeId> real_serving_keeper(const ServiceSpec& spec);
 bool fault_hits(const fault_injection::Fault& fault, const Scenario& scenario, NodeId node);
 std::string keeper_fault_problem(const std::string& where, const fault_injection::Fault& fault,

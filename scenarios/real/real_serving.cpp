@@ -354,9 +354,10 @@ std::string keeper_fault_problem(const std::string& where, const fault_injection
                                  const Scenario& scenario, NodeId keeper) {
   return where + ": fault \"" + std::string(fault_injection::fault_kind_name(fault.kind)) + "\" hits node " +
          scenario.index.node_name(keeper) +
-         ", the serving keeper, which runs inside the driver process on the real world (fix: target other "
-         "nodes, "
-         "or run it in sim)";
+         ", the serving keeper, which runs inside the driver process on the real world: that process also plays "
+         "every client node and keeps the run's clock, so crashing, pausing, skewing or cutting it would stop or "
+         "skew the experiment itself, and its one transport cannot cut the keeper's messages apart from the "
+         "clients' (fix: target other nodes, or run it in sim)";
 }
 
 bool fault_hits(const fault_injection::Fault& fault, const Scenario& scenario, NodeId node) {
@@ -365,6 +366,10 @@ bool fault_hits(const fault_injection::Fault& fault, const Scenario& scenario, N
   };
   if (fault.kind == fault_injection::FaultKind::kClusterOutage) {
     return named(scenario.index.nodes_in_cluster(fault.cluster));
+  }
+  if (fault.kind == fault_injection::FaultKind::kWanCut) {  // the keeper's region is one side of the cut
+    const sim::RegionId region = scenario.index.region_of(scenario.index.cluster_of(node));
+    return region == fault.region_a || region == fault.region_b;
   }
   return named(fault.nodes) || named(fault.other);
 }

@@ -1,11 +1,14 @@
-// `tandem run --world real` from the built binary: a scenario the real world cannot run is refused with exit
-// status 1, every problem named by its JSON pointer with a fix, and nothing created (no work directory, no
-// process); a small serving scenario runs end to end and exits 0 with its reports written.
+// `tandem run --world real` from the built binary: a scenario the real world cannot run (a fault on the serving
+// keeper, which the driver plays) is refused with exit status 1, every problem named by its JSON pointer with a
+// fix, and nothing created (no work directory, no process); a small serving scenario runs end to end and exits 0
+// with its reports written.
 #include <catch2/catch.hpp>
 #include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "scenarios/library.h"
@@ -34,13 +37,24 @@ Outcome tandem_in(const std::string& dir, const std::string& args) {
   return outcome;
 }
 
-TEST_CASE("CLI real: a library scenario with a network outage is refused with its pointer, creating nothing") {
+TEST_CASE("CLI real: a scenario whose fault hits the serving keeper is refused with its pointer, creating nothing") {
   tandem::testing::TempDir dir("cli-world-real");
-  const Outcome refused = tandem_in(dir.path(), "run keeper-cluster-outage --world real --time-scale 3");
+  // The shipped serving scenario plus a crash of the keeper node, which the driver plays on the real world.
+  std::ifstream in(builtin_library_dir() + "/../real/serving-appmaster-kill.json");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string scenario = text.str();
+  const std::string kill = R"({"at": "7s", "fault": "kill_actor", "target": "c1:serving/ranker/appmaster"})";
+  REQUIRE(scenario.find(kill) != std::string::npos);
+  scenario.replace(scenario.find(kill), kill.size(),
+                   kill + R"(, {"at": "8s", "fault": "crash", "target": "ops/keeper0", "for": "1s"})");
+  scenario.replace(scenario.find(R"("$schema")"), std::string(R"("$schema": "../schema.json",)").size(), "");
+  std::ofstream(dir.path() + "/keeper-crash.json") << scenario;
+  const Outcome refused = tandem_in(dir.path(), "run keeper-crash.json --world real");
   INFO(refused.output);
   CHECK(refused.exit_status == 1);
-  CHECK_THAT(refused.output, Catch::Contains("keeper-cluster-outage cannot run on the real world:"));
-  CHECK_THAT(refused.output, Catch::Contains("events/0: fault \"cluster_outage\" with \"mode\": \"network\""));
+  CHECK_THAT(refused.output, Catch::Contains("serving-appmaster-kill cannot run on the real world:"));
+  CHECK_THAT(refused.output, Catch::Contains("events/1: fault \"crash\" hits node ops/keeper0, the serving keeper"));
   CHECK_THAT(refused.output, Catch::Contains("fix:"));
   CHECK_FALSE(std::filesystem::exists(dir.path() + "/tandem-out"));
 }
