@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <string>
+
+#include "scenarios/library.h"
 
 #include "scenarios/real/real_runner.h"
 #include "tests/real/real_fixture.h"
@@ -144,6 +147,29 @@ TEST_CASE("Real run: a cluster's network outage and WAN cuts cut exactly the mem
     CHECK(*fault.end_ns - fault.start_ns >= 900'000'000);
   }
   check_all_pass(result.value());
+}
+
+TEST_CASE("Real run: a network outage or WAN cut that reaches the serving keeper is refused, naming the event") {
+  // The shipped serving scenario with its ops cluster (discovery, and the keeper the driver plays) in a region
+  // of its own: cutting c1 is fine (members only), cutting ops or the WAN to ops would cut the driver.
+  std::ifstream in(builtin_library_dir() + "/../real/serving-appmaster-kill.json");
+  Json scenario_json = Json::parse(in);
+  scenario_json.erase("$schema");
+  scenario_json["topology"]["regions"] = Json::parse(R"(["r", "r2"])");
+  scenario_json["topology"]["clusters"][1]["region"] = "r2";
+  scenario_json["events"] = Json::parse(R"([
+    {"at": "5s", "fault": "cluster_outage", "target": "c1", "mode": "network", "for": "1s"},
+    {"at": "6s", "fault": "cluster_outage", "target": "ops", "mode": "network", "for": "1s"},
+    {"at": "8s", "fault": "wan_cut", "between": ["r", "r2"], "for": "1s"}
+  ])");
+  LoadResult loaded = load_scenario_json(scenario_json);
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  const std::vector<std::string> problems = real_world_problems(*loaded.scenario);
+  REQUIRE(problems.size() == 2);
+  CHECK_THAT(problems[0], Catch::Contains("events/1: fault \"cluster_outage\" hits node ops/keeper0, the serving keeper"));
+  CHECK_THAT(problems[1], Catch::Contains("events/2: fault \"wan_cut\" hits node ops/keeper0, the serving keeper"));
+  CHECK_THAT(problems[1], Catch::Contains("cannot cut the keeper's messages apart from the clients'"));
 }
 
 }  // namespace
