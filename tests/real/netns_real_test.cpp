@@ -448,4 +448,60 @@ TEST_CASE("netns: tandem run --world real --netns makes isolate and partition wi
   CHECK(list.output.find("tdmrun" + std::to_string(run.pid) + "-") == std::string::npos);
 }
 
+TEST_CASE("netns: a cluster's network outage and a WAN cut become blackhole routes for the member pairs cut",
+          "[real][netns]") {
+  Result<std::unique_ptr<NetnsNetwork>> probe = NetnsNetwork::create("tdmnp", {"a"});
+  if (!probe.ok() && probe.error().code == Errc::kUnavailable) {
+    WARN("netns backbone run NOT RUN: " << probe.error().message << " (the refusal is checked above)");
+    return;
+  }
+  probe = make_error(Errc::kCancelled, "released");  // deletes the probe's namespaces
+  const std::string dir = testing::make_temp_dir("netns-backbone");
+  struct RemoveDir {
+    std::string dir;
+    ~RemoveDir() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove_dir{dir};
+  // An AutoML service on 4 member processes: head and 2 GPU workers in dc-a (east), one in dc-b (west); a client
+  // in dc-c (south), so the WAN cut east - west alone is routed around through south, as in sim.
+  {
+    std::ofstream out(dir + "/backbone.json");
+    out << R"({"name": "automl-netns-backbone", "seed": 5, "duration": "6s",
+      "topology": {"regions": ["east", "west", "south"], "clusters": [
+        {"name": "dc-a", "region": "east", "nodes": [{"group": "head", "count": 1, "resources": {"CPU": 8, "control": 100}},
+          {"group": "gpu", "count": 2, "resources": {"CPU": 8, "GPU": 4}}, {"group": "client", "count": 1}]},
+        {"name": "dc-b", "region": "west", "nodes": [{"group": "gpu", "count": 1, "resources": {"CPU": 8, "GPU": 4}}]},
+        {"name": "dc-c", "region": "south", "nodes": [{"group": "client", "count": 1}]}]},
+      "services": [{"kind": "automl", "name": "automl", "head": "head", "workers": "gpu", "clients": "client",
+        "candidates": 6, "cost": {"median": "100ms", "sigma": 0.3}, "max_parallel_workers": 3,
+        "proxy_resources": {"CPU": 1, "control": 1}, "trainer_resources": {"CPU": 0.01, "control": 1},
+        "worker_resources": {"CPU": 1, "GPU": 1}, "heartbeat": {"period": "400ms", "miss_limit": 4}, "job_timeout": "10s"}],
+      "workload": [{"service": "automl", "shape": "constant", "rate": 3, "arrivals": "uniform", "end": "5s"}],
+      "events": [
+        {"at": "1s", "fault": "cluster_outage", "target": "dc-b", "mode": "network", "for": "1s"},
+        {"at": "3s", "fault": "wan_cut", "between": ["east", "west"], "for": "2s"},
+        {"at": "3500ms", "fault": "wan_cut", "between": ["west", "south"], "for": "1s"}],
+      "expect": {"no_lost_requests": true}})";
+  }
+  const CliRun run = run_cli(dir, {"run", "backbone.json", "--world", "real", "--netns", "--out", "out", "--quiet"},
+                             50s);
+  INFO(run.output);
+  REQUIRE(run.exit_code == 0);  // every check holds
+  // dc-b's worker against the 3 other members, both ways: 6 routes for the outage, none for east - west alone,
+  // 6 more once west - south is cut too; the filter dropped nothing.
+  const nlohmann::json report = nlohmann::json::parse(read_text(dir + "/out/report.json"));
+  CHECK(report["metrics"]["world"]["real.kernel_blackhole_routes"] == 12);
+  CHECK(report["metrics"]["world"]["real.messages_dropped_by_filter"] == 0);
+  const std::string trace = read_text(dir + "/out/trace.json");
+  CHECK(trace.find("kernel: added 6 blackhole route(s) for cluster_outage dc-b (network)") != std::string::npos);
+  CHECK(trace.find("kernel: removed 6 blackhole route(s) for cluster_outage dc-b (network)") != std::string::npos);
+  CHECK(trace.find("kernel: added 0 blackhole route(s) for wan_cut east - west") != std::string::npos);
+  CHECK(trace.find("kernel: added 6 blackhole route(s) for wan_cut west - south") != std::string::npos);
+  CHECK(trace.find("kernel: removed 6 blackhole route(s) for wan_cut west - south") != std::string::npos);
+  const CommandOutput list = run_command({"ip", "netns", "list"});
+  CHECK(list.output.find("tdmrun" + std::to_string(run.pid) + "-") == std::string::npos);
+}
+
 }  // namespace tandem::real
