@@ -921,26 +921,28 @@ class RealRun final : public RealHost {
 
   // Brings member `at`'s transport filter for `peer` to what cuts_ says, through its Admin service, when it
   // differs from what `at` holds. A down or paused member is skipped (resync_member() catches it up later).
-  void sync_filter(NodeId at, NodeId peer) {
-    if (at == kDriverId || peer == kDriverId) return;
+  // Returns whether it sent one.
+  bool sync_filter(NodeId at, NodeId peer) {
+    if (at == kDriverId || peer == kDriverId) return false;
     const real::ClusterMember* at_member = member(at);
-    if (at_member == nullptr || down_.contains(at) || paused_.contains(at)) return;
+    if (at_member == nullptr || down_.contains(at) || paused_.contains(at)) return false;
     const std::pair<bool, bool> want{cut(at, peer), cut(peer, at)};  // (drop outgoing, drop incoming)
     auto held = filters_held_.find({at, peer});
     const std::pair<bool, bool> has = held == filters_held_.end() ? std::pair{false, false} : held->second;
-    if (want == has) return;
+    if (want == has) return false;
     real::AdminClient admin(at_member->endpoint(), auth_token(), admin_tls());
     const Status set = admin.set_filter(peer, want.first, want.second, std::chrono::seconds(1));
     if (!set.ok()) {
       record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), at, "note",
                                                   "filter on " + at_member->name + " failed: " + set.error().message});
-      return;
+      return false;
     }
     if (want == std::pair{false, false}) {
       filters_held_.erase({at, peer});
     } else {
       filters_held_[{at, peer}] = want;
     }
+    return true;
   }
 
   // --- Member faults: clock_skew and storage_failure, set on the member itself through its Admin service ------
@@ -962,6 +964,7 @@ class RealRun final : public RealHost {
       } else if (--storage_failing_[node] <= 0) {
         storage_failing_.erase(node);
       }
+      member_faulted_.insert(node);
       if (!is_member(node)) {
         note(node, fault.label + ": " + scenario_.index.node_name(node) +
                        " is not a member process (a client node or the keeper is the driver): not applied");
@@ -1002,20 +1005,37 @@ class RealRun final : public RealHost {
     }
   }
 
-  // After a restart (the process starts with no filter, skew or failing store) or a resume (faults healed or
-  // set while it was stopped never reached it): bring the member's own state back to what the active faults say.
+  // After a restart (the process starts with no filter, link fault, skew or failing store) or a resume (faults
+  // healed or set while it was stopped never reached it): bring the member's own state back to what the active
+  // faults say.
   void resync_member(NodeId node, bool restarted) {
     if (restarted) {
       std::erase_if(filters_held_, [node](const auto& entry) { return entry.first.first == node; });
     }
+    size_t filters = 0;
+    size_t links = 0;
     if (!netns_) {
       for (NodeId peer : all_members()) {
-        if (peer != node) sync_filter(node, peer);
+        if (peer != node && sync_filter(node, peer)) ++filters;
       }
     }
-    const bool clock = skews_.contains(node) || !restarted;
-    const bool storage = storage_failing_.contains(node) || !restarted;
+    // Link faults on what it sends: a restarted process has none (only active ones are sent); a resumed one may
+    // hold some healed while it was stopped (every peer is sent its current state, none being all zero).
+    for (NodeId peer : all_members()) {
+      if (peer == node || !link_faulted_.contains(node)) continue;
+      auto it = link_faults_.find({node, peer});
+      if (it == link_faults_.end() && restarted) continue;
+      push_link_faults(node, peer, it == link_faults_.end() ? 0 : it->second.rbegin()->first);
+      ++links;
+    }
+    const bool clock = skews_.contains(node) || (!restarted && member_faulted_.contains(node));
+    const bool storage = storage_failing_.contains(node) || (!restarted && member_faulted_.contains(node));
     if (clock || storage) push_member_faults(node, clock, storage);
+    if (filters + links > 0 || clock || storage) {
+      note(node, "resync " + member(node)->name + " after " + (restarted ? "restart" : "resume") + ": " +
+                     std::to_string(filters) + " filter(s), " + std::to_string(links) + " link(s)" +
+                     (clock ? ", clock skew" : "") + (storage ? ", storage" : ""));
+    }
   }
 
   // The (from, to) pairs a link fault acts on: from x to; for a slow node every link into and out of it.
@@ -1060,41 +1080,49 @@ class RealRun final : public RealHost {
       } else {
         on_pair.erase(id);
       }
-      real::LinkFaults combined;
-      double delivered = 1;
-      double single = 1;
-      Duration delay{};
-      Duration jitter{};
-      Duration clog{};
-      for (const auto& [fault_id, each] : on_pair) {
+      if (on_pair.empty()) link_faults_.erase({from, to});
+      link_faulted_.insert(from);
+      push_link_faults(from, to, id);
+    }
+  }
+
+  // Sends the combined link faults on from -> to (none: all zero) to `from`'s transport; `seed_id` seeds the draws.
+  void push_link_faults(NodeId from, NodeId to, uint64_t seed_id) {
+    real::LinkFaults combined;
+    double delivered = 1;
+    double single = 1;
+    Duration delay{};
+    Duration jitter{};
+    Duration clog{};
+    if (auto it = link_faults_.find({from, to}); it != link_faults_.end()) {
+      for (const auto& [fault_id, each] : it->second) {
         if (each.kind == FaultKind::kLinkDelay || each.kind == FaultKind::kSlowNode) delay += each.delay;
         if (each.kind == FaultKind::kLinkLoss) delivered *= 1 - each.probability;
         if (each.kind == FaultKind::kLinkDuplicate) single *= 1 - each.probability;
         if (each.kind == FaultKind::kLinkReorder) jitter = std::max(jitter, each.jitter);
         if (each.kind == FaultKind::kClog) clog = std::max(clog, clog_ends_.at(fault_id) - scenario_now());
       }
-      if (on_pair.empty()) link_faults_.erase({from, to});
-      auto clamp_ms = [this](Duration d) {
-        const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(scaled(d)).count();
-        return static_cast<uint32_t>(std::clamp<int64_t>(ms, 0, real::kMaxLinkDelayMs));
-      };
-      combined.delay_ms = clamp_ms(delay);
-      combined.clog_ms = clamp_ms(clog);
-      const int64_t jitter_us = std::chrono::duration_cast<std::chrono::microseconds>(scaled(jitter)).count();
-      combined.reorder_jitter_us =
-          static_cast<uint32_t>(std::clamp<int64_t>(jitter_us, 0, int64_t{real::kMaxLinkDelayMs} * 1000));
-      combined.loss_probability = std::clamp(1 - delivered, 0.0, 1.0);
-      combined.duplicate_probability = std::clamp(1 - single, 0.0, 1.0);
-      combined.seed = Random(seed_).fork("real-link-faults", id).next_u64();
-      const real::ClusterMember* from_member = member(from);
-      if (from_member == nullptr || down_.contains(from) || paused_.contains(from) || !is_member(to)) continue;
-      real::AdminClient admin(from_member->endpoint(), auth_token(), admin_tls());
-      const Status set = admin.set_link_faults(to, combined, std::chrono::seconds(1));
-      if (!set.ok()) {
-        record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), from, "note",
-                                                    "link faults on " + from_member->name + " failed: " +
-                                                        set.error().message});
-      }
+    }
+    auto clamp_ms = [this](Duration d) {
+      const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(scaled(d)).count();
+      return static_cast<uint32_t>(std::clamp<int64_t>(ms, 0, real::kMaxLinkDelayMs));
+    };
+    combined.delay_ms = clamp_ms(delay);
+    combined.clog_ms = clamp_ms(clog);
+    const int64_t jitter_us = std::chrono::duration_cast<std::chrono::microseconds>(scaled(jitter)).count();
+    combined.reorder_jitter_us =
+        static_cast<uint32_t>(std::clamp<int64_t>(jitter_us, 0, int64_t{real::kMaxLinkDelayMs} * 1000));
+    combined.loss_probability = std::clamp(1 - delivered, 0.0, 1.0);
+    combined.duplicate_probability = std::clamp(1 - single, 0.0, 1.0);
+    combined.seed = Random(seed_).fork("real-link-faults", seed_id).next_u64();
+    const real::ClusterMember* from_member = member(from);
+    if (from_member == nullptr || down_.contains(from) || paused_.contains(from) || !is_member(to)) return;
+    real::AdminClient admin(from_member->endpoint(), auth_token(), admin_tls());
+    const Status set = admin.set_link_faults(to, combined, std::chrono::seconds(1));
+    if (!set.ok()) {
+      record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), from, "note",
+                                                  "link faults on " + from_member->name + " failed: " +
+                                                      set.error().message});
     }
   }
 
@@ -1164,6 +1192,8 @@ class RealRun final : public RealHost {
   std::map<std::pair<NodeId, NodeId>, std::pair<bool, bool>> filters_held_;  // (at, peer) -> (out, in) set there
   std::map<NodeId, std::vector<std::pair<uint64_t, Duration>>> skews_;  // node -> active skews, latest last
   std::map<NodeId, int> storage_failing_;  // node -> active storage_failure faults
+  std::set<NodeId> member_faulted_;  // nodes that ever had a clock_skew or storage_failure: a resume resyncs them
+  std::set<NodeId> link_faulted_;    // nodes that ever sent under a link fault: a resume resyncs their links
   std::vector<Group> groups_;
   std::unique_ptr<real::MemberProcess> driver_;
   std::vector<std::unique_ptr<runtime::RuntimeClient>> group_clients_;  // [0] unused: the driver's own client

@@ -149,6 +149,34 @@ TEST_CASE("Real run: a cluster's network outage and WAN cuts cut exactly the mem
   check_all_pass(result.value());
 }
 
+TEST_CASE("Real run: a member restarted or resumed under active faults gets its filters, link faults and skew back") {
+  const Scenario scenario = load(automl_scenario(R"(
+    {"at": "1s", "fault": "clock_skew", "target": "dc-a/gpu1", "skew": "2s", "for": "5s"},
+    {"at": "1s", "fault": "link_delay", "from": "dc-a/gpu1", "to": "dc-a/head0", "delay": "5ms", "for": "5s"},
+    {"at": "1s", "fault": "partition_one_way", "from": "dc-a/gpu1", "to": "dc-b/gpu0", "for": "5s"},
+    {"at": "2s", "fault": "crash", "target": "dc-a/gpu1", "for": "1s"},
+    {"at": "4s", "fault": "pause", "target": "dc-a/gpu1", "for": "500ms"})"));
+  Result<RunResult> result = run_real(scenario, "real-resync");
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const std::string notes = notes_of(result.value().record);
+  INFO(notes);
+  // The restarted process starts with nothing: its one cut (gpu1 -> dc-b/gpu0), its one delayed link and its
+  // skew are sent again. The resumed one kept its filter (nothing to send) and gets every link and its skew.
+  const size_t restart = notes.find("resync dc-a-gpu1 after restart: 1 filter(s), 1 link(s), clock skew\n");
+  const size_t resume = notes.find("resync dc-a-gpu1 after resume: 0 filter(s), 3 link(s), clock skew, storage\n");
+  CHECK(restart != std::string::npos);
+  CHECK(resume != std::string::npos);
+  size_t skews = 0;
+  for (size_t at = notes.find("clock skew on dc-a-gpu1: 2s"); at != std::string::npos;
+       at = notes.find("clock skew on dc-a-gpu1: 2s", at + 1)) {
+    ++skews;
+  }
+  CHECK(skews == 3);  // set, after the restart, after the resume
+  CHECK(notes.find("failed") == std::string::npos);
+  check_all_pass(result.value());
+}
+
 TEST_CASE("Real run: a network outage or WAN cut that reaches the serving keeper is refused, naming the event") {
   // The shipped serving scenario with its ops cluster (discovery, and the keeper the driver plays) in a region
   // of its own: cutting c1 is fine (members only), cutting ops or the WAN to ops would cut the driver.
