@@ -367,13 +367,12 @@ BackendRecord* AppMaster::backend_named(const std::string& name) {
 Task<void> AppMaster::check_backend(ActorId id) {
   CallOptions options;
   options.timeout = options_.health_timeout;
-  Result<BackendStatus> status =
-      co_await context_.client().handle(id).call_with<BackendStatus>(options, "status", lease_.epoch());
+  // ping, not status: nothing here reads the backend's report.
+  Status status = co_await context_.client().handle(id).call_with<void>(options, "ping", lease_.epoch());
   BackendRecord* record = backend_record(id);
   if (record == nullptr) co_return;
   if (status.ok()) {
     health_failures_[id] = 0;
-    backend_status_[id] = status.value();
     if (!record->ready && busy_.count(record->name) == 0) {
       record->ready = true;
       changed();
@@ -423,7 +422,6 @@ void AppMaster::backend_dead(ActorId id, const std::string& why) {
   std::erase_if(meta_.backends, [&](const BackendRecord& r) { return r.id == id; });
   std::erase(meta_.upgrade.batch, id);
   health_failures_.erase(id);
-  backend_status_.erase(id);
   changed();
   context_.spawn(kill(id));
   request_routes();
@@ -889,7 +887,6 @@ Task<void> AppMaster::retire_backend(std::string name) {
   }
   std::erase_if(meta_.backends, [&](const BackendRecord& r) { return r.name == name; });
   std::erase(meta_.upgrade.surge, name);
-  backend_status_.erase(id);
   health_failures_.erase(id);
   changed();
   busy_.erase(name);

@@ -236,7 +236,6 @@ class AppMaster final : public runtime::Actor {
   uint64_t route_generation_ = 0;
   std::map<ActorId, uint64_t> route_acked_;   // proxy -> generation it acknowledged
   std::map<ActorId, uint32_t> health_failures_;
-  std::map<ActorId, BackendStatus> backend_status_;
   // meta_.backend(id) without its scan (a health check per backend per period): positions in meta_.backends,
   // checked on every use and rebuilt on a miss, so edits of meta_ need not keep it up to date.
   std::unordered_map<ActorId, size_t> backend_index_;

@@ -11,6 +11,7 @@ void register_serving_classes(runtime::RuntimeCatalog& catalog) {
       .method("handle", &ServingBackend::handle)
       .method("reload", &ServingBackend::reload)
       .method("status", &ServingBackend::status)
+      .method("ping", &ServingBackend::ping)
       .method("stop", &ServingBackend::stop);
   catalog.actor_classes.add<AppMaster, std::string, std::string, uint64_t, AppMasterOptions>(kAppMasterClass)
       .method("status", &AppMaster::status)
