@@ -2,6 +2,7 @@
 
 #include "core/apps/automl/service.h"
 #include "core/apps/fanout/workers.h"
+#include "core/apps/rpc/server.h"
 #include "core/serving/catalog.h"
 
 namespace tandem::real {
@@ -12,6 +13,7 @@ const runtime::RuntimeCatalog& real_catalog() {
     apps::automl::register_automl(built);
     serving::register_serving_classes(built);
     apps::register_fanout_classes(built);
+    apps::register_rpc_classes(built);
     return built;
   }();
   return catalog;

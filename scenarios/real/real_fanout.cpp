@@ -85,13 +85,7 @@ class RealFanout final : public RealService {
     TANDEM_CHECK(false, "real_world_problems() refuses operations on a fanout service");
   }
 
-  // The loader refuses kill_actor on a scenario whose services do not run actors for it (ServiceSpec::
-  // runs_actors(), false for fanout as in sim); should one arrive, it is recorded as skipped, as the sim would.
-  void kill_actor(const std::string&, size_t span) override {
-    reports::FaultSpan& fault = host_->record().faults[span];
-    fault.skipped = true;
-    fault.skip_reason = "no actor runtime runs in this scenario";
-  }
+  void kill_actor(const std::string&, size_t span) override { skip_actor_kill(host_->record(), span); }
 
   bool all_ended() const override { return ended_ == issued_; }
 

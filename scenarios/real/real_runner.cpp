@@ -29,6 +29,7 @@
 #include "scenarios/real/real_service.h"
 #include "scenarios/services/automl.h"
 #include "scenarios/services/fanout.h"
+#include "scenarios/services/rpc.h"
 #include "scenarios/services/serving.h"
 #include "scenarios/workload.h"
 #include "sim/world.h"
@@ -237,9 +238,11 @@ class RealRun final : public RealHost {
       service_ = real_world::make_real_serving(spec, options_.time_scale);
     } else if (fanout_config(spec) != nullptr) {
       service_ = real_world::make_real_fanout(scenario_, spec, options_.time_scale);
+    } else if (rpc_config(spec) != nullptr) {
+      service_ = real_world::make_real_rpc(scenario_, spec);
     } else {
       const AutoMLServiceConfig* automl = automl_config(spec);
-      TANDEM_CHECK(automl != nullptr, "real_world_problems() allows only automl, serving and fanout services");
+      TANDEM_CHECK(automl != nullptr, "real_world_problems() allows only automl, serving, fanout and rpc services");
       service_ = std::make_unique<RealAutoML>(scenario_, *automl, options_.time_scale, root.fork("service", 0));
     }
 
@@ -446,7 +449,8 @@ class RealRun final : public RealHost {
         for (NodeId node : members) {
           real::ClusterMember member;
           member.id = node;
-          member.name = scenario_.index.node_name(node);
+          const auto named = plan.names.find(node);
+          member.name = named != plan.names.end() ? named->second : scenario_.index.node_name(node);
           std::replace(member.name.begin(), member.name.end(), '/', '-');
           member.role = h != g ? real::MemberRole::kPeer
                                : (node == plan.head ? real::MemberRole::kHead : real::MemberRole::kNode);
@@ -1221,9 +1225,12 @@ std::vector<std::string> real_world_problems(const Scenario& scenario) {
     } else if (serving_config(service) != nullptr) {
       ++deployable;
       for (std::string& problem : real_world::real_serving_problems(scenario, i)) problems.push_back(std::move(problem));
+    } else if (rpc_config(service) != nullptr) {
+      ++deployable;
+      for (std::string& problem : real_world::real_rpc_problems(scenario, i)) problems.push_back(std::move(problem));
     } else {
       problems.push_back("/services/" + std::to_string(i) + ": service kind \"" + std::string(service.kind()) +
-                         "\" has no real deployment yet (the real world runs \"automl\", \"serving\" and \"fanout\"; "
+                         "\" has no real deployment yet (the real world runs \"automl\", \"serving\", \"fanout\" and \"rpc\"; "
                          "fix: run it in sim)");
     }
   }
@@ -1232,10 +1239,12 @@ std::vector<std::string> real_world_problems(const Scenario& scenario) {
   }
   for (const EventSpec& event : scenario.events) {
     if (event.kind == EventSpec::Kind::kOperation) {
-      // Every serving operation runs on the keeper in the driver, as in sim; no other kind has operations.
-      if (serving_config(*scenario.services[event.service]) == nullptr) {
-        problems.push_back(event.source + ": \"op\" events are applied on the real world to serving services only "
-                                          "(fix: run it in sim)");
+      // Serving operations run on the keeper in the driver, as in sim; rpc's set_service_time reaches every
+      // server; automl and fanout have no operations.
+      const ServiceSpec& service = *scenario.services[event.service];
+      if (serving_config(service) == nullptr && rpc_config(service) == nullptr) {
+        problems.push_back(event.source + ": \"op\" events are applied on the real world to serving and rpc services "
+                                          "only (fix: run it in sim)");
       }
     } else if (event.kind == EventSpec::Kind::kFault && !real_fault(event.fault)) {
       problems.push_back(unsupported_fault(event.fault, event.source));

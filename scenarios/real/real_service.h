@@ -37,6 +37,7 @@ struct GroupPlan {
   std::vector<NodeId> nodes;
   std::map<NodeId, runtime::ResourceSet> resources;
   std::map<NodeId, runtime::NodeLabels> labels;
+  std::map<NodeId, std::string> names;  // members that are not topology nodes (an rpc run's control store)
 };
 
 class RealHost {
@@ -76,10 +77,21 @@ class RealService {
   virtual uint32_t heartbeat_miss_limit() const = 0;
 };
 
+// A kill_actor fault on a service that runs no actors for it (the loader refuses those, ServiceSpec::runs_actors();
+// should one arrive): recorded as skipped, as the sim would.
+inline void skip_actor_kill(reports::RunRecord& record, size_t span) {
+  record.faults[span].skipped = true;
+  record.faults[span].skip_reason = "no actor runtime runs in this scenario";
+}
+
 // The serving kind on real processes (scenarios/real/real_serving.cpp); `spec` must be a serving service.
 std::unique_ptr<RealService> make_real_serving(const ServiceSpec& spec, double time_scale);
 // The fanout kind on real processes (scenarios/real/real_fanout.cpp); `spec` must be a fanout service.
 std::unique_ptr<RealService> make_real_fanout(const Scenario& scenario, const ServiceSpec& spec, double time_scale);
+// The rpc kind on real processes (scenarios/real/real_rpc.cpp); `spec` must be an rpc service.
+std::unique_ptr<RealService> make_real_rpc(const Scenario& scenario, const ServiceSpec& spec);
+// What keeps an rpc service off the real world (each "POINTER: why (fix: ...)"); empty when it can run.
+std::vector<std::string> real_rpc_problems(const Scenario& scenario, size_t service_index);
 // What keeps a serving service off the real world (each "POINTER: why (fix: ...)"); empty when it can run.
 std::vector<std::string> real_serving_problems(const Scenario& scenario, size_t service_index);
 // The keeper node of a serving service (the driver plays it: no fault may hit it), nullopt for other kinds;

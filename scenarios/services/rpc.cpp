@@ -3,46 +3,18 @@
 #include <algorithm>
 #include <set>
 
-#include "core/async/rpc.h"
+#include "core/apps/rpc/server.h"
 #include "core/async/sleep.h"
 
 namespace tandem::scenarios {
 namespace {
 
-constexpr uint32_t kCallMethod = RpcEndpoint::kFirstMethod;
 constexpr int64_t kMaxAttempts = 10;
 constexpr int64_t kMaxPayloadBytes = 16 << 20;
 
-enum class Prefer : uint8_t { kAny, kLocal, kRemote };
-
-// Known bugs a scenario can plant on purpose ("planted_bug"), so `tandem explore` can prove it finds and
-// shrinks real failures (issue 7's self-test). Never set by default.
-enum class PlantedBug : uint8_t {
-  kNone,
-  kNoDeadline,       // clients wait for a reply forever: a lost message loses the request
-  kRetrySameServer,  // a retry goes back to the server that just failed
-};
-
-struct RpcConfig {
-  std::string name;
-  std::string server_group;
-  std::string client_group;
-  std::vector<sim::ClusterId> clusters;
-  std::vector<NodeId> servers;  // ascending
-  std::vector<NodeId> clients;  // ascending
-  sim::LatencyModel service_time =
-      sim::LatencyModel::lognormal(std::chrono::milliseconds(2), std::chrono::milliseconds(1));
-  int64_t max_concurrency = 256;
-  Duration deadline = std::chrono::milliseconds(200);
-  int64_t attempts = 2;
-  Duration backoff{};
-  Prefer prefer = Prefer::kAny;
-  double local_fraction = 0.8;
-  Duration eject_for{};
-  int64_t request_bytes = 64;
-  int64_t reply_bytes = 64;
-  PlantedBug planted_bug = PlantedBug::kNone;
-};
+using Prefer = RpcPrefer;
+using PlantedBug = RpcPlantedBug;
+using RpcConfig = RpcServiceConfig;
 
 struct SetServiceTime final : ServiceOperation {
   sim::LatencyModel service_time;
@@ -50,128 +22,48 @@ struct SetServiceTime final : ServiceOperation {
 
 // What every part of one rpc service shares (owned by the instance, which outlives the world's processes).
 struct Shared {
-  RpcConfig config;
+  RpcTargets targets;
   sim::LatencyModel service_time;
-  std::vector<Address> servers;                 // by server index
-  std::vector<sim::ClusterId> server_clusters;  // by server index
   Bytes reply;
-  Bytes request;
 };
 
 class RpcServer final : public sim::NodeProcess {
  public:
-  RpcServer(Env& env, const Shared& shared, Port port) : endpoint_(env.transport, env.clock, port) {
-    endpoint_.serve(kCallMethod, [&env, &shared, this](Address, Bytes) -> Task<Result<Bytes>> {
-      if (in_flight_ >= shared.config.max_concurrency) {
-        co_return make_error(Errc::kResourceExhausted, "server at max_concurrency");
-      }
-      ++in_flight_;
-      co_await sleep(env.clock, shared.service_time.sample(env.random));
-      --in_flight_;
-      co_return shared.reply;
-    });
-  }
+  RpcServer(Env& env, const Shared& shared, Port port)
+      : core_(env, shared.service_time, shared.targets.config.max_concurrency, shared.reply, port) {}
 
  private:
-  int64_t in_flight_ = 0;
-  RpcEndpoint endpoint_;
+  apps::RpcServerCore core_;
 };
 
-class RpcClient final : public sim::NodeProcess {
+class RpcClientProcess final : public sim::NodeProcess {
  public:
-  using Done = std::function<void(reports::RequestLog::RequestId, Errc, uint32_t attempts)>;
-
-  RpcClient(Env& env, const Shared& shared, sim::ClusterId cluster, Done done)
-      : env_(env),
-        shared_(shared),
-        cluster_(cluster),
-        done_(std::move(done)),
-        endpoint_(env.transport, env.clock),
-        ejected_until_(shared.servers.size()) {}
-
-  void start(reports::RequestLog::RequestId id) { scope_.spawn(run(id)); }
-
- private:
-  bool healthy(size_t server) const { return ejected_until_[server] <= env_.clock.now(); }
-
-  // Picks a server: local first with probability local_fraction (or per the retry preference), healthy ones
-  // before ejected ones, never one already tried when another exists.
-  size_t choose(bool retry, const std::vector<size_t>& tried) {
-    const RpcConfig& config = shared_.config;
-    if (retry && config.planted_bug == PlantedBug::kRetrySameServer) return tried.back();
-    bool want_local;
-    if (!retry || config.prefer == Prefer::kAny) {
-      want_local = env_.random.chance(config.local_fraction);
-    } else {
-      want_local = config.prefer == Prefer::kLocal;
-    }
-    std::vector<size_t>& pool = pool_;
-    for (int pass = 0; pass < 4; ++pass) {
-      // Passes: preferred side & healthy; any side & healthy; preferred side; anything (ignoring `tried`
-      // only on the last).
-      pool.clear();
-      for (size_t s = 0; s < shared_.servers.size(); ++s) {
-        const bool local = shared_.server_clusters[s] == cluster_;
-        if (pass != 1 && pass != 3 && local != want_local) continue;
-        if (pass < 2 && !healthy(s)) continue;
-        if (pass < 3 && std::find(tried.begin(), tried.end(), s) != tried.end()) continue;
-        pool.push_back(s);
-      }
-      if (!pool.empty()) return pool[env_.random.below(pool.size())];
-    }
-    return env_.random.below(shared_.servers.size());
-  }
-
-  Task<void> run(reports::RequestLog::RequestId id) {
-    const RpcConfig& config = shared_.config;
-    std::vector<size_t> tried;
-    Result<Bytes> reply = make_error(Errc::kInternal, "no attempt made");
-    uint32_t attempts = 0;
-    for (int64_t attempt = 0; attempt < config.attempts; ++attempt) {
-      if (attempt > 0 && config.backoff > Duration::zero()) co_await sleep(env_.clock, config.backoff);
-      const size_t server = choose(attempt > 0, tried);
-      tried.push_back(server);
-      ++attempts;
-      const Duration deadline =
-          config.planted_bug == PlantedBug::kNoDeadline ? Duration{std::chrono::hours(24)} : config.deadline;
-      reply = co_await endpoint_.call(shared_.servers[server], kCallMethod, shared_.request, deadline);
-      if (reply.ok()) break;
-      if (config.eject_for > Duration::zero()) ejected_until_[server] = env_.clock.now() + config.eject_for;
-    }
-    done_(id, reply.code(), attempts);
-  }
-
-  Env& env_;
-  const Shared& shared_;
-  sim::ClusterId cluster_;
-  Done done_;
-  RpcEndpoint endpoint_;
-  std::vector<TimePoint> ejected_until_;
-  std::vector<size_t> pool_;
-  Scope scope_;  // last: request coroutines die before the endpoint and state they use
+  RpcClientProcess(Env& env, const RpcTargets& targets, sim::ClusterId cluster, RpcClient::Done done)
+      : client(env, targets, cluster, std::move(done)) {}
+  RpcClient client;
 };
 
 class RpcInstance final : public ServiceInstance {
  public:
   RpcInstance(const RpcConfig& config, ServiceContext& context)
       : world_(context.world), requests_(context.requests), request_service_(context.request_service) {
-    shared_.config = config;
+    shared_.targets.config = config;
     shared_.service_time = config.service_time;
     shared_.reply.assign(static_cast<size_t>(config.reply_bytes), 'r');
-    shared_.request.assign(static_cast<size_t>(config.request_bytes), 'q');
+    shared_.targets.request.assign(static_cast<size_t>(config.request_bytes), 'q');
     const Port port = context.port_base;
     for (NodeId server : config.servers) {
-      shared_.servers.push_back(Address{server, port});
-      shared_.server_clusters.push_back(context.topology.cluster_of(server));
+      shared_.targets.servers.push_back(Address{server, port});
+      shared_.targets.server_clusters.push_back(context.topology.cluster_of(server));
       context.hosting.add_part(
           server, [this, port](Env& env) { return std::make_unique<RpcServer>(env, shared_, port); });
     }
-    budget_ = config.deadline * config.attempts + config.backoff * (config.attempts - 1);
+    budget_ = rpc_request_budget(config);
     for (NodeId client : config.clients) {
       const sim::ClusterId cluster = context.topology.cluster_of(client);
       client_slots_[client] = context.hosting.add_part(client, [this, cluster](Env& env) {
-        return std::make_unique<RpcClient>(
-            env, shared_, cluster, [this](reports::RequestLog::RequestId id, Errc code, uint32_t attempts) {
+        return std::make_unique<RpcClientProcess>(
+            env, shared_.targets, cluster, [this](reports::RequestLog::RequestId id, Errc code, uint32_t attempts) {
               requests_.end(id, code, world_.now(), attempts);
             });
       });
@@ -179,12 +71,12 @@ class RpcInstance final : public ServiceInstance {
   }
 
   void issue(NodeId client) override {
-    RpcClient* part = NodeHosting::part<RpcClient>(world_, client, client_slots_.at(client));
+    RpcClientProcess* part = NodeHosting::part<RpcClientProcess>(world_, client, client_slots_.at(client));
     if (part == nullptr) {
       requests_.not_issued(request_service_, world_.now());
       return;
     }
-    part->start(requests_.begin(request_service_, client, world_.now(), budget_));
+    part->client.start(requests_.begin(request_service_, client, world_.now(), budget_));
   }
 
   void operate(const ServiceOperation& operation) override {
@@ -192,11 +84,7 @@ class RpcInstance final : public ServiceInstance {
       shared_.service_time = set->service_time;
   }
 
-  void finish(reports::RunRecord& record) override {
-    const std::string prefix = "rpc." + shared_.config.name + ".";
-    record.figures[prefix + "servers"] = static_cast<double>(shared_.servers.size());
-    record.figures[prefix + "clients"] = static_cast<double>(client_slots_.size());
-  }
+  void finish(reports::RunRecord& record) override { add_rpc_figures(record, shared_.targets.config); }
 
  private:
   sim::World& world_;
@@ -213,9 +101,8 @@ class RpcSpec final : public ServiceSpec {
   std::string_view kind() const override { return "rpc"; }
   const std::string& name() const override { return config_.name; }
   const std::vector<NodeId>& clients() const override { return config_.clients; }
-  Duration request_budget() const override {
-    return config_.deadline * config_.attempts + config_.backoff * (config_.attempts - 1);
-  }
+  Duration request_budget() const override { return rpc_request_budget(config_); }
+  const RpcConfig& config() const { return config_; }
   std::unique_ptr<ServiceInstance> instantiate(ServiceContext& context) const override {
     return std::make_unique<RpcInstance>(config_, context);
   }
@@ -381,5 +268,88 @@ class RpcKind final : public ServiceKind {
 }  // namespace
 
 std::unique_ptr<ServiceKind> make_rpc_service_kind() { return std::make_unique<RpcKind>(); }
+
+const RpcServiceConfig* rpc_config(const ServiceSpec& spec) {
+  const auto* rpc = dynamic_cast<const RpcSpec*>(&spec);
+  return rpc == nullptr ? nullptr : &rpc->config();
+}
+
+Duration rpc_request_budget(const RpcServiceConfig& config) {
+  return config.deadline * config.attempts + config.backoff * (config.attempts - 1);
+}
+
+std::optional<LatencyModel> rpc_set_service_time(const ServiceOperation& operation) {
+  const auto* set = dynamic_cast<const SetServiceTime*>(&operation);
+  if (set == nullptr) return std::nullopt;
+  return set->service_time;
+}
+
+void add_rpc_figures(reports::RunRecord& record, const RpcServiceConfig& config) {
+  const std::string prefix = "rpc." + config.name + ".";
+  record.figures[prefix + "servers"] = static_cast<double>(config.servers.size());
+  record.figures[prefix + "clients"] = static_cast<double>(config.clients.size());
+}
+
+RpcClient::RpcClient(Env& env, const RpcTargets& targets, sim::ClusterId cluster, Done done, Cut cut)
+    : env_(env),
+      targets_(targets),
+      cluster_(cluster),
+      done_(std::move(done)),
+      cut_(std::move(cut)),
+      endpoint_(env.transport, env.clock),
+      ejected_until_(targets.servers.size()) {}
+
+// Picks a server: local first with probability local_fraction (or per the retry preference), healthy ones
+// before ejected ones, never one already tried when another exists.
+size_t RpcClient::choose(bool retry, const std::vector<size_t>& tried) {
+  const RpcConfig& config = targets_.config;
+  if (retry && config.planted_bug == PlantedBug::kRetrySameServer) return tried.back();
+  bool want_local;
+  if (!retry || config.prefer == Prefer::kAny) {
+    want_local = env_.random.chance(config.local_fraction);
+  } else {
+    want_local = config.prefer == Prefer::kLocal;
+  }
+  std::vector<size_t>& pool = pool_;
+  for (int pass = 0; pass < 4; ++pass) {
+    // Passes: preferred side & healthy; any side & healthy; preferred side; anything (ignoring `tried`
+    // only on the last).
+    pool.clear();
+    for (size_t s = 0; s < targets_.servers.size(); ++s) {
+      const bool local = targets_.server_clusters[s] == cluster_;
+      if (pass != 1 && pass != 3 && local != want_local) continue;
+      if (pass < 2 && !healthy(s)) continue;
+      if (pass < 3 && std::find(tried.begin(), tried.end(), s) != tried.end()) continue;
+      pool.push_back(s);
+    }
+    if (!pool.empty()) return pool[env_.random.below(pool.size())];
+  }
+  return env_.random.below(targets_.servers.size());
+}
+
+Task<void> RpcClient::run(reports::RequestLog::RequestId id) {
+  const RpcConfig& config = targets_.config;
+  std::vector<size_t> tried;
+  Result<Bytes> reply = make_error(Errc::kInternal, "no attempt made");
+  uint32_t attempts = 0;
+  for (int64_t attempt = 0; attempt < config.attempts; ++attempt) {
+    if (attempt > 0 && config.backoff > Duration::zero()) co_await sleep(env_.clock, config.backoff);
+    const size_t server = choose(attempt > 0, tried);
+    tried.push_back(server);
+    ++attempts;
+    const Duration deadline =
+        config.planted_bug == PlantedBug::kNoDeadline ? Duration{std::chrono::hours(24)} : config.deadline;
+    if (cut_ && cut_(server)) {
+      ++attempts_cut_;
+      co_await sleep(env_.clock, deadline);
+      reply = make_error(Errc::kTimeout, "no reply: the link to the server is cut");
+    } else {
+      reply = co_await endpoint_.call(targets_.servers[server], apps::kRpcCallMethod, targets_.request, deadline);
+    }
+    if (reply.ok()) break;
+    if (config.eject_for > Duration::zero()) ejected_until_[server] = env_.clock.now() + config.eject_for;
+  }
+  done_(id, reply.code(), attempts);
+}
 
 }  // namespace tandem::scenarios

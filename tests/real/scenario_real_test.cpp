@@ -1,7 +1,7 @@
-// `tandem run --world real`: a scenario's AutoML, serving or fanout service deployed on `tandem head` /
-// `tandem node` processes, its workload driven from this process, its faults applied as real faults (kill -9,
-// SIGSTOP, actor kill, transport cuts and link faults), and the same record and checks as a sim run; and the
-// scenarios the real world cannot run yet refused up front.
+// `tandem run --world real`: a scenario's AutoML, serving or fanout service (rpc: rpc_real_test.cpp) deployed
+// on `tandem head` / `tandem node` processes, its workload driven from this process, its faults applied as real
+// faults (kill -9, SIGSTOP, actor kill, transport cuts and link faults), and the same record and checks as a sim
+// run; and the scenarios the real world cannot run yet refused up front.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -165,11 +165,12 @@ TEST_CASE("Real run: what the real world cannot run yet is refused before anythi
   const Scenario rpc = load(R"({"name": "rpc-only", "duration": "1s",
     "topology": {"regions": ["r"], "clusters": [{"name": "c", "region": "r",
       "nodes": [{"group": "server", "count": 1}, {"group": "client", "count": 1}]}]},
-    "services": [{"kind": "rpc", "name": "quote", "servers": "server", "clients": "client"}],
+    "services": [{"kind": "rpc", "name": "quote", "servers": "server", "clients": "client",
+                  "planted_bug": "no_deadline"}],
     "workload": [{"service": "quote", "shape": "constant", "rate": 10}]})");
   const std::vector<std::string> rpc_problems = real_world_problems(rpc);
-  REQUIRE(rpc_problems.size() == 1);
-  CHECK_THAT(rpc_problems[0], Catch::Contains("/services/0: service kind \"rpc\" has no real deployment yet"));
+  REQUIRE(rpc_problems.size() == 1);  // the rpc kind deploys; its planted bug is sim-only
+  CHECK_THAT(rpc_problems[0], Catch::Contains("/services/0/planted_bug: planted bugs exist for tandem explore"));
   options.time_scale = 1;
   Result<RunResult> refused = run_scenario_real(rpc, options);
   REQUIRE_FALSE(refused.ok());

@@ -1,0 +1,144 @@
+// `tandem run --world real` of the rpc kind: the servers are RpcServer actors on `tandem node` processes, the
+// clients the driver's, and the faults real (kill -9 and restart) or applied by the clients (cuts from client
+// nodes); and what of an rpc scenario the real world cannot run is refused, each piece by its pointer.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "scenarios/library.h"
+#include "scenarios/real/real_runner.h"
+#include "tests/real/real_fixture.h"
+
+namespace tandem::scenarios {
+namespace {
+
+Scenario load_file(const std::string& path) {
+  LoadResult loaded = load_scenario_file(path);
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  return std::move(*loaded.scenario);
+}
+
+int64_t median(std::vector<int64_t> values) {
+  REQUIRE_FALSE(values.empty());
+  std::nth_element(values.begin(), values.begin() + static_cast<ptrdiff_t>(values.size() / 2), values.end());
+  return values[values.size() / 2];
+}
+
+TEST_CASE("Real run: an rpc service - a server killed with kill -9 and restarted, a one-way partition, a slower "
+          "service time - loses no request") {
+  const Scenario scenario = load_file(builtin_library_dir() + "/../real/rpc-crash-partition.json");
+  CHECK(real_world_problems(scenario).empty());
+  const std::string dir = real::testing::make_temp_dir("rpc-real");
+  RealRunOptions options;
+  options.time_scale = 1;
+  options.work_dir = dir;
+  options.tandem_binary = TANDEM_CLI_PATH;
+  Result<RunResult> result = run_scenario_real(scenario, options);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const reports::RunRecord& record = result.value().record;
+  for (const reports::TraceEntry& note : record.notes) INFO(note.detail);
+  // One runtime cluster: the run's control store and the four server processes.
+  CHECK(record.figures.at("real.clusters") == 1);
+  CHECK(record.figures.at("real.processes") == 5);
+  CHECK(record.figures.at("rpc.quote.servers") == 4);
+  CHECK(record.figures.at("rpc.quote.clients") == 4);
+  // 100 requests a second from 1 s to 10 s: every one answered or failed explicitly, at least 99% answered.
+  const reports::RequestTotals totals = record.requests.totals();
+  CHECK(totals.issued >= 850);
+  CHECK(totals.lost == 0);
+  CHECK(totals.late == 0);
+  CHECK(static_cast<double>(totals.ok) >= 0.99 * static_cast<double>(totals.issued));
+  // The crash: a/server0's process killed at 3 s and started again at 5 s; its server actor restarted there.
+  REQUIRE(record.faults.size() == 2);
+  CHECK(record.faults[0].kind == "crash");
+  CHECK(record.faults[0].start_ns >= 3'000'000'000);
+  REQUIRE(record.faults[0].end_ns.has_value());
+  CHECK(*record.faults[0].end_ns >= 5'000'000'000);
+  REQUIRE(record.node_spans.size() == 1);
+  CHECK(record.node_spans[0].state == "down");
+  CHECK(record.figures.at("rpc.quote.server_restarts") >= 1);
+  // The partition: b's clients' attempts on a's servers were cut (and retried on b's servers).
+  CHECK(record.faults[1].kind == "partition_one_way");
+  CHECK(record.figures.at("rpc.quote.attempts_cut_by_fault") >= 5);
+  // The service time went from lognormal(3ms) to constant 6 ms at 9 s: the last answers took at least 6 ms.
+  const std::vector<int64_t>& latencies = record.requests.success_latencies_ns();
+  REQUIRE(latencies.size() >= 200);
+  const std::vector<int64_t> last(latencies.end() - 40, latencies.end());
+  const std::vector<int64_t> first(latencies.begin(), latencies.begin() + 150);
+  CHECK(median(last) >= 6'000'000);
+  CHECK(median(first) < median(last));
+  CHECK(std::any_of(record.notes.begin(), record.notes.end(), [](const reports::TraceEntry& note) {
+    return note.detail.find("operation: set quote service time to constant(6ms)") != std::string::npos;
+  }));
+  for (const reports::CheckResult& check : result.value().checks) {
+    INFO(check.name << ": " << check.summary);
+    CHECK(check.status == reports::CheckStatus::kPass);
+  }
+}
+
+TEST_CASE("Real run: the default scenario (rpc) is refused only for the faults the real world cannot apply, each "
+          "named with a fix") {
+  const Scenario scenario = load_file(builtin_library_dir() + "/default.json");
+  const std::vector<std::string> problems = real_world_problems(scenario);
+  for (const std::string& problem : problems) INFO(problem);
+  // The rpc service itself deploys; what remains are two of its five faults.
+  CHECK(std::none_of(problems.begin(), problems.end(),
+                     [](const std::string& p) { return p.find("/services/") != std::string::npos; }));
+  for (const std::string& problem : problems) {
+    CHECK_THAT(problem, Catch::Contains("fix:"));
+    const bool outage = problem.rfind("/events/0: fault \"cluster_outage\" with \"mode\": \"network\"", 0) == 0;
+    const bool loss = problem.rfind("/events/4: fault \"link_loss\" names east-b/client", 0) == 0;
+    CHECK((outage || loss));
+  }
+  CHECK(std::any_of(problems.begin(), problems.end(),
+                    [](const std::string& p) { return p.rfind("/events/4: fault \"link_loss\"", 0) == 0; }));
+  RealRunOptions options;
+  options.work_dir = "/nonexistent";  // nothing may be written or started
+  options.tandem_binary = "/nonexistent/tandem";
+  Result<RunResult> refused = run_scenario_real(scenario, options);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.error().message, Catch::Contains("default cannot run on the real world:"));
+}
+
+TEST_CASE("Real run: an rpc planted bug, a link fault on a client node, slow_node and a nemesis link fault are "
+          "refused by pointer; cuts and set_service_time are not") {
+  const Scenario scenario = [] {
+    LoadResult loaded = load_scenario_text(R"({"name": "rpc-refusals", "duration": "4s",
+      "topology": {"regions": ["r"], "clusters": [{"name": "c", "region": "r",
+        "nodes": [{"group": "server", "count": 2}, {"group": "client", "count": 1}]}]},
+      "services": [{"kind": "rpc", "name": "quote", "servers": "server", "clients": "client",
+                    "planted_bug": "retry_same_server"}],
+      "workload": [{"service": "quote", "shape": "constant", "rate": 10}],
+      "events": [
+        {"at": "1s", "fault": "link_loss", "from": "c/client0", "to": "c/server0", "probability": 0.5, "for": "1s"},
+        {"at": "1s", "fault": "link_delay", "from": "c/server0", "to": "c/server1", "delay": "5ms", "for": "1s"},
+        {"at": "1s", "fault": "slow_node", "target": "c/server1", "delay": "5ms", "for": "1s"},
+        {"at": "2s", "fault": "isolate", "target": "c/client0", "for": "1s"},
+        {"at": "2s", "fault": "partition", "from": "c/server0", "to": "c/client0", "for": "1s"},
+        {"at": "3s", "op": "set_service_time", "service": "quote", "service_time": {"kind": "constant", "value": "1ms"}}
+      ],
+      "nemesis": {"start": "1s", "end": "3s", "targets": ["c/*"],
+                  "faults": [{"fault": "link_duplicate", "probability": 0.1, "every": "1s", "for": "500ms"}]}})");
+    INFO(loaded.problems.to_string());
+    REQUIRE(loaded.ok());
+    return std::move(*loaded.scenario);
+  }();
+  const std::vector<std::string> problems = real_world_problems(scenario);
+  for (const std::string& problem : problems) INFO(problem);
+  REQUIRE(problems.size() == 4);
+  CHECK_THAT(problems[0], Catch::StartsWith("/services/0/planted_bug: planted bugs exist for tandem explore"));
+  CHECK_THAT(problems[1], Catch::StartsWith("/events/0: fault \"link_loss\" names c/client0, which is not an rpc "
+                                            "server; the clients all run in the driver, one transport"));
+  CHECK_THAT(problems[2], Catch::StartsWith("/events/2: fault \"slow_node\" is not applied to real processes for "
+                                            "an rpc service"));
+  CHECK_THAT(problems[3], Catch::StartsWith("/nemesis/faults/0: fault \"link_duplicate\" is not applied"));
+  for (const std::string& problem : problems) CHECK_THAT(problem, Catch::Contains("fix:"));
+}
+
+}  // namespace
+}  // namespace tandem::scenarios
