@@ -132,7 +132,7 @@ class StreamDriver {
 
  private:
   std::optional<Duration> next_arrival(Duration after);
-  void arrive(std::optional<sim::ClusterId> cluster);
+  void arrive(Duration at, std::optional<sim::ClusterId> cluster);  // `at`: when it was due
   void schedule_next(Duration after);
 
   StreamHost host_;
