@@ -6,11 +6,11 @@
 // in the driver (the sim's client, scenarios/services/rpc.h) calling the servers' ports over the driver's
 // transport, so requests end the same way and the same figures and checks come out.
 //
-// Cuts (isolate, partition, partition_one_way) between a client node and a server cannot be made by a
-// transport filter: every client node is the driver, one transport. The clients apply them instead: an attempt
-// to a server that the client cannot reach, or whose reply could not come back, through the faults active
-// when it starts, sends nothing and waits out its deadline, as a lost message does in sim
-// (rpc.<name>.attempts_cut_by_fault counts them). Crashes and pauses of servers are the real processes'.
+// Cuts (isolate, partition, partition_one_way, a network cluster_outage or wan_cut: RealHost::reachable())
+// between a client node and a server cannot be made by a transport filter: every client node is the driver,
+// one transport. The clients apply them instead: an attempt to a server that the client cannot reach, or whose
+// reply could not come back, through the faults active when it starts, sends nothing and waits out its
+// deadline, as a lost message does in sim (rpc.<name>.attempts_cut_by_fault counts them). Crashes and pauses of servers are the real processes'.
 //
 // Every time of the service (service time, deadline, backoff, eject_for) is divided by the time scale; every
 // time recorded is in scenario time. set_service_time is stored in the control store's KV (a restarted server
