@@ -850,10 +850,12 @@ class RealRun final : public RealHost {
       if (!on && --count == 0) backbone.restore_wan(fault.region_a, fault.region_b);
       if (count == 0) wans_cut_.erase(regions);
     }
+    // A member outside the topology (an rpc run's control store) is on no cluster or WAN link: never cut.
+    auto routed = [&backbone](NodeId node) { return node < backbone.node_count(); };
     std::set<Pair> now_cut;
     for (NodeId from : all_members()) {
       for (NodeId to : all_members()) {
-        if (from != to && !backbone.reachable(from, to)) now_cut.insert({from, to});
+        if (from != to && routed(from) && routed(to) && !backbone.reachable(from, to)) now_cut.insert({from, to});
       }
     }
     std::vector<Pair> added;
@@ -868,7 +870,7 @@ class RealRun final : public RealHost {
     for (NodeId node = 0; node < backbone.node_count(); ++node) {
       if (is_member(node)) continue;
       for (NodeId peer : all_members()) {
-        if (!backbone.reachable(node, peer)) drivers_nodes.insert(node);
+        if (routed(peer) && !backbone.reachable(node, peer)) drivers_nodes.insert(node);
       }
     }
     note_cut(fault.label, on, changed, drivers_nodes);
