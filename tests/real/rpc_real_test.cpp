@@ -82,6 +82,39 @@ TEST_CASE("Real run: an rpc service - a server killed with kill -9 and restarted
   }
 }
 
+TEST_CASE("Real run: a network cluster_outage on an rpc service - the clients' attempts into the cut cluster are "
+          "cut, retried locally, none lost") {
+  LoadResult loaded = load_scenario_text(R"({"name": "rpc-outage", "seed": 3, "duration": "5s",
+    "topology": {"regions": ["r"], "clusters": [
+      {"name": "a", "region": "r", "nodes": [{"group": "server", "count": 1}, {"group": "client", "count": 1}]},
+      {"name": "b", "region": "r", "nodes": [{"group": "server", "count": 1}, {"group": "client", "count": 1}]}]},
+    "services": [{"kind": "rpc", "name": "quote", "servers": "server", "clients": "client", "deadline": "100ms",
+                  "retry": {"attempts": 2, "prefer": "local"}, "routing": {"local_fraction": 0.5}}],
+    "workload": [{"service": "quote", "shape": "constant", "rate": 50, "start": "1s", "end": "4s"}],
+    "events": [{"at": "2s", "fault": "cluster_outage", "target": "b", "mode": "network", "for": "1s"}],
+    "expect": {"no_lost_requests": true}})");
+  INFO(loaded.problems.to_string());
+  REQUIRE(loaded.ok());
+  CHECK(real_world_problems(*loaded.scenario).empty());
+  const std::string dir = real::testing::make_temp_dir("rpc-outage");
+  RealRunOptions options;
+  options.work_dir = dir;
+  options.tandem_binary = TANDEM_CLI_PATH;
+  Result<RunResult> result = run_scenario_real(*loaded.scenario, options);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  INFO((result.ok() ? std::string() : result.error().message));
+  REQUIRE(result.ok());
+  const reports::RunRecord& record = result.value().record;
+  // The outage cuts b from a, clients included; the control store, outside the topology, is never cut.
+  CHECK(record.figures.at("real.processes") == 3);
+  CHECK(record.figures.at("rpc.quote.attempts_cut_by_fault") >= 1);
+  const reports::RequestTotals totals = record.requests.totals();
+  CHECK(totals.issued >= 100);
+  CHECK(totals.lost == 0);
+  CHECK(result.value().passed);
+}
+
 TEST_CASE("Real run: the default scenario (rpc) is refused only for the faults the real world cannot apply, each "
           "named with a fix") {
   const Scenario scenario = load_file(builtin_library_dir() + "/default.json");
