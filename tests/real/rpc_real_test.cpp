@@ -20,6 +20,19 @@ Scenario load_file(const std::string& path) {
   return std::move(*loaded.scenario);
 }
 
+// Runs `scenario` on real processes in a fresh directory, removed afterwards.
+Result<RunResult> run_at_scale_1(const Scenario& scenario, const char* tag) {
+  const std::string dir = real::testing::make_temp_dir(tag);
+  RealRunOptions options;
+  options.time_scale = 1;
+  options.work_dir = dir;
+  options.tandem_binary = TANDEM_CLI_PATH;
+  Result<RunResult> result = run_scenario_real(scenario, options);
+  std::error_code ignored;
+  std::filesystem::remove_all(dir, ignored);
+  return result;
+}
+
 int64_t median(std::vector<int64_t> values) {
   REQUIRE_FALSE(values.empty());
   std::nth_element(values.begin(), values.begin() + static_cast<ptrdiff_t>(values.size() / 2), values.end());
@@ -30,14 +43,7 @@ TEST_CASE("Real run: an rpc service - a server killed with kill -9 and restarted
           "service time - loses no request") {
   const Scenario scenario = load_file(builtin_library_dir() + "/../real/rpc-crash-partition.json");
   CHECK(real_world_problems(scenario).empty());
-  const std::string dir = real::testing::make_temp_dir("rpc-real");
-  RealRunOptions options;
-  options.time_scale = 1;
-  options.work_dir = dir;
-  options.tandem_binary = TANDEM_CLI_PATH;
-  Result<RunResult> result = run_scenario_real(scenario, options);
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
+  Result<RunResult> result = run_at_scale_1(scenario, "rpc-real");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
@@ -96,13 +102,7 @@ TEST_CASE("Real run: a network cluster_outage on an rpc service - the clients' a
   INFO(loaded.problems.to_string());
   REQUIRE(loaded.ok());
   CHECK(real_world_problems(*loaded.scenario).empty());
-  const std::string dir = real::testing::make_temp_dir("rpc-outage");
-  RealRunOptions options;
-  options.work_dir = dir;
-  options.tandem_binary = TANDEM_CLI_PATH;
-  Result<RunResult> result = run_scenario_real(*loaded.scenario, options);
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
+  Result<RunResult> result = run_at_scale_1(*loaded.scenario, "rpc-outage");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
