@@ -4,8 +4,9 @@
 // - An actor class derives from Actor. Its constructor takes (ActorContext&, constructor arguments...) and must
 //   not block; asynchronous set-up (e.g. reading a checkpoint from the control store's KV) goes in start(),
 //   which runs before the actor is ALIVE. A restarted actor is constructed and started again from scratch.
-// - A method is exposed by name. Underneath every method takes Bytes and returns Task<Result<Bytes>> (the
-//   raw form, ActorMethod); the typed layer decodes arguments with the codec, calls the member function and
+// - A method is exposed by name. Underneath every method is an ActorMethod: it starts a call from the encoded
+//   arguments (a MethodRun: the member's own coroutine, created suspended) and reads its outcome back as
+//   bytes once it finished. The typed layer decodes arguments with the codec, calls the member function and
 //   encodes its value: a member `Task<Result<int>> add(int a, int b)` is registered with
 //   `registry.add<Counter>("Counter").method("add", &Counter::add)` and called with
 //   `handle.call<int>("add", 2, 3)`. A `Task<Status>` member returns nothing (call<void>).
@@ -19,9 +20,12 @@
 //   global.
 #pragma once
 
+#include <coroutine>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -104,7 +108,70 @@ class ActorContext {
 };
 
 using ActorFactory = std::function<Result<std::unique_ptr<Actor>>(ActorContext& context, const Bytes& args)>;
-using ActorMethod = std::function<Task<Result<Bytes>>(Actor& self, Bytes args)>;
+
+// One call of a method, started but not yet run: the method's own coroutine frame (created suspended) and how to
+// read its outcome as bytes once it has finished — or the Error that refused it before any frame was made
+// (undecodable arguments). The runner awaits it directly, so a typed call costs the method's frame and nothing
+// around it (a wrapping decode-and-call coroutine was a second frame per call). Owns the frame.
+class MethodRun {
+ public:
+  explicit MethodRun(Error refused) : refused_(std::move(refused)) {}
+  template <typename T>
+  MethodRun(Task<T> task, Result<Bytes> (*finish)(std::coroutine_handle<>)) : finish_(finish) {
+    auto handle = task.release();
+    TANDEM_CHECK(handle, "an actor method returned an empty Task");
+    promise_ = &handle.promise();
+    frame_ = handle;
+  }
+  MethodRun(MethodRun&& other) noexcept
+      : frame_(std::exchange(other.frame_, {})),
+        promise_(other.promise_),
+        finish_(other.finish_),
+        refused_(std::move(other.refused_)) {}
+  MethodRun& operator=(MethodRun&&) = delete;
+  MethodRun(const MethodRun&) = delete;
+  ~MethodRun() {
+    if (frame_) frame_.destroy();
+  }
+
+  // Set when the call was refused before it started; the result is then this error.
+  const std::optional<Error>& refused() const { return refused_; }
+
+  // Runs the method inside the awaiting task (symmetric transfer, as awaiting a Task); resumes the awaiter when
+  // it finishes.
+  bool await_ready() const noexcept { return !frame_; }
+  template <typename Promise>
+  std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> parent) noexcept {
+    promise_->continuation = parent;
+    promise_->control = parent.promise().control;
+    return frame_;
+  }
+  void await_resume() const noexcept {}
+
+  // The outcome once finished (co_await first): the refusal, the method's error, or its encoded value. An
+  // exception the method threw is rethrown here.
+  Result<Bytes> result() {
+    if (refused_) return *refused_;
+    return finish_(frame_);
+  }
+
+ private:
+  std::coroutine_handle<> frame_;
+  tandem::detail::PromiseBase* promise_ = nullptr;
+  Result<Bytes> (*finish_)(std::coroutine_handle<>) = nullptr;
+  std::optional<Error> refused_;
+};
+
+// A registered method: its "Class.method" name (for errors) and how to start a call from encoded arguments.
+struct ActorMethod {
+  std::string qualified_name;
+  MethodRun (*start)(const void* member, Actor& self, std::string_view args, const std::string& qualified_name) =
+      nullptr;
+  // The member function pointer, type-erased (copied back by `start` as the type it was registered with).
+  alignas(void*) unsigned char member[2 * sizeof(void*)] = {};
+
+  MethodRun operator()(Actor& self, std::string_view args) const { return start(member, self, args, qualified_name); }
+};
 
 struct ActorClass {
   std::string name;
@@ -119,47 +186,51 @@ struct ActorClass {
 
 namespace detail {
 
-template <typename T, typename R, typename... Args>
-Task<Result<Bytes>> invoke_method(T& self, Task<Result<R>> (T::*fn)(Args...), Bytes args, std::string qualified) {
-  Result<std::tuple<std::decay_t<Args>...>> decoded = decode_args<std::decay_t<Args>...>(args);
-  if (!decoded.ok()) co_return Error{Errc::kInvalidArgument, qualified + ": " + decoded.error().message};
-  std::tuple<std::decay_t<Args>...> values = std::move(decoded).value();
-  std::optional<Result<R>> result;
-  std::string thrown;
-  try {
-    result.emplace(co_await std::apply([&](auto&... a) { return (self.*fn)(std::move(a)...); }, values));
-  } catch (const std::exception& e) {
-    thrown = e.what();
-  } catch (...) {
-    thrown = "a non-standard exception";
+// Reads a finished Task<T>'s outcome as bytes (T = Result<R> or Status); Raw: a raw method's Result<Bytes>, whose
+// value goes out as it is (a typed method returning a string has it encoded like any value).
+template <typename T, bool Raw>
+Result<Bytes> finish_method(std::coroutine_handle<> frame) {
+  auto& promise = std::coroutine_handle<typename Task<T>::promise_type>::from_address(frame.address()).promise();
+  if (promise.exception) std::rethrow_exception(promise.exception);
+  TANDEM_CHECK(promise.value.has_value(), "an actor method finished without co_return");
+  T& outcome = *promise.value;
+  if (!outcome.ok()) return outcome.error();
+  if constexpr (std::is_same_v<T, Status>) {
+    return Bytes{};
+  } else if constexpr (Raw) {
+    return std::move(outcome).value();
+  } else {
+    return encode(outcome.value());
   }
-  if (!result) co_return Error{Errc::kInternal, qualified + " threw: " + thrown};
-  if (!result->ok()) co_return result->error();
-  co_return encode(result->value());
 }
 
-template <typename T, typename... Args>
-Task<Result<Bytes>> invoke_void_method(T& self, Task<Status> (T::*fn)(Args...), Bytes args, std::string qualified) {
-  Result<std::tuple<std::decay_t<Args>...>> decoded = decode_args<std::decay_t<Args>...>(args);
-  if (!decoded.ok()) co_return Error{Errc::kInvalidArgument, qualified + ": " + decoded.error().message};
-  std::tuple<std::decay_t<Args>...> values = std::move(decoded).value();
-  std::optional<Status> result;
-  std::string thrown;
-  try {
-    result.emplace(co_await std::apply([&](auto&... a) { return (self.*fn)(std::move(a)...); }, values));
-  } catch (const std::exception& e) {
-    thrown = e.what();
-  } catch (...) {
-    thrown = "a non-standard exception";
-  }
-  if (!result) co_return Error{Errc::kInternal, qualified + " threw: " + thrown};
-  if (!result->ok()) co_return result->error();
-  co_return Bytes{};
+// Methods taking a reference parameter need the decoded arguments to outlive the call: they keep them in a
+// wrapping coroutine's frame (by-value parameters are copied into the method's own frame, so need none).
+template <typename T, typename Outcome, typename... Args>
+Task<Outcome> call_keeping_args(T& self, Task<Outcome> (T::*fn)(Args...), std::tuple<std::decay_t<Args>...> values) {
+  co_return co_await std::apply([&](auto&... a) -> Task<Outcome> { return (self.*fn)(a...); }, values);
 }
 
-template <typename T>
-Task<Result<Bytes>> invoke_raw_method(T& self, Task<Result<Bytes>> (T::*fn)(Bytes), Bytes args) {
-  co_return co_await (self.*fn)(std::move(args));
+// Raw: the method takes the argument bytes as they came, with no codec in between.
+template <typename T, bool Raw, typename Outcome, typename... Args>
+MethodRun start_method(const void* member, Actor& actor, std::string_view args, const std::string& qualified_name) {
+  using Member = Task<Outcome> (T::*)(Args...);
+  Member fn;
+  std::memcpy(&fn, member, sizeof(fn));
+  T& self = static_cast<T&>(actor);
+  if constexpr (Raw) {
+    return MethodRun((self.*fn)(Bytes(args)), &finish_method<Outcome, Raw>);  // a raw method: the bytes as they came
+  } else {
+    Result<std::tuple<std::decay_t<Args>...>> decoded = decode_args<std::decay_t<Args>...>(args);
+    if (!decoded.ok()) return MethodRun(Error{Errc::kInvalidArgument, qualified_name + ": " + decoded.error().message});
+    if constexpr ((std::is_same_v<Args, std::decay_t<Args>> && ...)) {
+      return MethodRun(std::apply([&](auto&... a) { return (self.*fn)(std::move(a)...); }, decoded.value()),
+                       &finish_method<Outcome, Raw>);
+    } else {
+      return MethodRun(call_keeping_args<T, Outcome, Args...>(self, fn, std::move(decoded).value()),
+                       &finish_method<Outcome, Raw>);
+    }
+  }
 }
 
 }  // namespace detail
@@ -172,33 +243,31 @@ class ActorClassBuilder {
 
   template <typename R, typename... Args>
   ActorClassBuilder& method(std::string name, Task<Result<R>> (T::*fn)(Args...)) {
-    std::string qualified = class_.name + "." + name;
-    add(std::move(name), [fn, qualified](Actor& self, Bytes args) {
-      return detail::invoke_method<T, R, Args...>(static_cast<T&>(self), fn, std::move(args), qualified);
-    });
+    add(std::move(name), fn, &detail::start_method<T, false, Result<R>, Args...>);
     return *this;
   }
 
   template <typename... Args>
   ActorClassBuilder& method(std::string name, Task<Status> (T::*fn)(Args...)) {
-    std::string qualified = class_.name + "." + name;
-    add(std::move(name), [fn, qualified](Actor& self, Bytes args) {
-      return detail::invoke_void_method<T, Args...>(static_cast<T&>(self), fn, std::move(args), qualified);
-    });
+    add(std::move(name), fn, &detail::start_method<T, false, Status, Args...>);
     return *this;
   }
 
   // A method that takes and returns raw bytes, with no codec in between.
   ActorClassBuilder& raw_method(std::string name, Task<Result<Bytes>> (T::*fn)(Bytes)) {
-    add(std::move(name), [fn](Actor& self, Bytes args) {
-      return detail::invoke_raw_method<T>(static_cast<T&>(self), fn, std::move(args));
-    });
+    add(std::move(name), fn, &detail::start_method<T, true, Result<Bytes>, Bytes>);
     return *this;
   }
 
  private:
-  void add(std::string name, ActorMethod method) {
+  template <typename Member>
+  void add(std::string name, Member fn, decltype(ActorMethod::start) start) {
     TANDEM_CHECK(validate_name(name, "a method name").ok(), "a method name must be 1..kMaxNameBytes bytes");
+    static_assert(sizeof(Member) <= sizeof(ActorMethod::member) && std::is_trivially_copyable_v<Member>);
+    ActorMethod method;
+    method.qualified_name = class_.name + "." + name;
+    method.start = start;
+    std::memcpy(&method.member, &fn, sizeof(fn));
     const bool inserted = class_.methods.emplace(std::move(name), std::move(method)).second;
     TANDEM_CHECK(inserted, "an actor method was registered twice");
   }

@@ -152,12 +152,19 @@ bool Decoder::read_double(double& value) {
 }
 
 bool Decoder::read_bytes(std::string& value) {
+  std::string_view view;
+  if (!read_bytes_view(view)) return false;
+  value.assign(view);
+  return true;
+}
+
+bool Decoder::read_bytes_view_slow(std::string_view& value) {
   if (!expect_tag(WireTag::kBytes, "a string")) return false;
   uint64_t length = 0;
   if (!varint(length)) return false;
   if (length > kMaxCodecStringBytes) return fail("a string of at most kMaxCodecStringBytes");
   if (length > remaining()) return fail("a string of " + std::to_string(length) + " bytes (the input ended)");
-  value.assign(input_.substr(position_, static_cast<size_t>(length)));
+  value = input_.substr(position_, static_cast<size_t>(length));
   position_ += static_cast<size_t>(length);
   return true;
 }
@@ -185,7 +192,7 @@ bool Decoder::read_map(uint64_t& count) {
   return plausible_count(*this, count, 2, "a map");
 }
 
-bool Decoder::read_record(uint64_t& field_count) {
+bool Decoder::read_record_slow(uint64_t& field_count) {
   if (!expect_tag(WireTag::kRecord, "a record")) return false;
   if (!varint(field_count)) return false;
   return plausible_count(*this, field_count, 1, "a record");

@@ -170,9 +170,34 @@ class Decoder {
   bool read_bool(bool& value);
   bool read_double(double& value);
   bool read_bytes(std::string& value);
+  // The bytes in place: a view into the input, valid as long as the input is.
+  bool read_bytes_view(std::string_view& value) {
+    if (ok_ && position_ + 1 < input_.size() &&
+        static_cast<uint8_t>(input_[position_]) == static_cast<uint8_t>(WireTag::kBytes)) {
+      const auto length = static_cast<uint8_t>(input_[position_ + 1]);
+      if (length < 0x80 && length <= input_.size() - position_ - 2) {  // a short string (one-byte length)
+        value = input_.substr(position_ + 2, length);
+        position_ += 2 + length;
+        return true;
+      }
+    }
+    return read_bytes_view_slow(value);
+  }
   bool read_list(uint64_t& count);
   bool read_map(uint64_t& count);
-  bool read_record(uint64_t& field_count);
+  bool read_record(uint64_t& field_count) {
+    // Fast path: a record of fewer than 128 fields (one-byte count) that the input can hold.
+    if (ok_ && position_ + 1 < input_.size() &&
+        static_cast<uint8_t>(input_[position_]) == static_cast<uint8_t>(WireTag::kRecord)) {
+      const auto count = static_cast<uint8_t>(input_[position_ + 1]);
+      if (count < 0x80 && count <= input_.size() - position_ - 2) {
+        position_ += 2;
+        field_count = count;
+        return true;
+      }
+    }
+    return read_record_slow(field_count);
+  }
   // True (and consumed) when the next value is kNone; false otherwise, consuming nothing.
   bool read_none_if_present();
   // Skips one value of any kind (for record fields this decoder does not know).
@@ -189,6 +214,8 @@ class Decoder {
 
  private:
   bool read_integer_slow(int64_t min, uint64_t max, bool& negative, uint64_t& magnitude);
+  bool read_bytes_view_slow(std::string_view& value);
+  bool read_record_slow(uint64_t& field_count);
   bool peek_tag(uint8_t& tag);
   bool expect_tag(WireTag expected, std::string_view what) {
     if (ok_ && position_ < input_.size() && static_cast<uint8_t>(input_[position_]) == static_cast<uint8_t>(expected)) {
@@ -304,6 +331,13 @@ template <>
 struct Codec<std::string> {
   static void encode(Encoder& encoder, const std::string& value) { encoder.write_bytes(value); }
   static bool decode(Decoder& decoder, std::string& value) { return decoder.read_bytes(value); }
+};
+
+// A view decodes in place, pointing into the input (for messages read once while their bytes are at hand).
+template <>
+struct Codec<std::string_view> {
+  static void encode(Encoder& encoder, std::string_view value) { encoder.write_bytes(value); }
+  static bool decode(Decoder& decoder, std::string_view& value) { return decoder.read_bytes_view(value); }
 };
 
 template <typename E>

@@ -20,8 +20,7 @@ struct NodeDaemon::QueuedCall {
   uint64_t sequence = 0;
   uint32_t attempt = 0;
   uint64_t number = 0;  // arrival order at this actor
-  const ActorMethod* method = nullptr;
-  std::string method_name;
+  const ActorMethod* method = nullptr;  // in the catalog, which outlives every daemon
   Bytes args;
   TimePoint arrived{};
 };
@@ -414,7 +413,7 @@ Task<Result<Bytes>> NodeDaemon::handle_kill_actor(Address from, Bytes bytes) {
 
 void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payload) {
   // Decoded whole before anything runs: a malformed batch is refused as a unit.
-  std::vector<CallEntry> entries = std::move(batch_scratch_);
+  std::vector<CallEntryView> entries = std::move(batch_scratch_);  // views into `payload`
   entries.clear();
   Decoder decoder(payload);
   CallBatchHeader header;
@@ -426,17 +425,20 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
   }
   if (header.instance != instance_) {
     const std::string why = "node " + std::to_string(env_.node) + " restarted since the call was addressed";
-    for (const CallEntry& entry : entries) {
+    for (const CallEntryView& entry : entries) {
       post_result(from, entry.actor, entry.sequence, entry.attempt, CallOutcome::kRefused, Error{Errc::kPeerDied, why});
     }
     return;
   }
   std::vector<ActorId> touched;  // actors given calls, to dispatch once all are queued
   ActorHost* actor = nullptr;
-  for (CallEntry& entry : entries) {
+  const ActorMethod* method = nullptr;  // the previous entry's: a batch usually calls one method many times
+  std::string_view method_name;
+  for (const CallEntryView& entry : entries) {
     if (actor == nullptr || actor->info.id != entry.actor) {
       auto it = actors_.find(entry.actor);
       actor = it == actors_.end() ? nullptr : it->second.get();
+      method = nullptr;
     }
     if (actor == nullptr || !actor->ready || actor->info.incarnation != entry.incarnation) {
       post_result(from, entry.actor, entry.sequence, entry.attempt, CallOutcome::kRefused,
@@ -445,13 +447,16 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
                                              std::to_string(env_.node)});
       continue;
     }
-    const ActorMethod* method = actor->actor_class->find_method(entry.method);
+    if (method == nullptr || entry.method != method_name) {
+      method = actor->actor_class->find_method(entry.method);
+      method_name = entry.method;
+    }
     if (method == nullptr) {
       std::string known;
       for (const auto& [name, m] : actor->actor_class->methods) known += (known.empty() ? "" : ", ") + name;
       post_result(from, entry.actor, entry.sequence, entry.attempt, CallOutcome::kRan,
-                  Error{Errc::kNotFound, "actor class " + actor->info.class_name + " has no method '" + entry.method +
-                                             "' (it has: " + known + ")"});
+                  Error{Errc::kNotFound, "actor class " + actor->info.class_name + " has no method '" +
+                                             std::string(entry.method) + "' (it has: " + known + ")"});
       continue;
     }
     if (actor->queue.size() >= options_.max_queued_calls_per_actor) {
@@ -467,12 +472,12 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
     call.attempt = entry.attempt;
     call.number = actor->next_call++;
     call.method = method;
-    call.method_name = std::move(entry.method);
-    call.args = std::move(entry.args);
+    call.args.assign(entry.args);
     call.arrived = env_.clock.now();
     actor->metrics->queued.add(1);
     if (touched.empty() || touched.back() != entry.actor) touched.push_back(entry.actor);
   }
+  entries.clear();  // its views die with the message
   batch_scratch_ = std::move(entries);
   for (ActorId id : touched) {
     auto it = actors_.find(id);
@@ -559,14 +564,16 @@ Task<void> NodeDaemon::run_calls(ActorHost& actor, size_t slot) {
     std::optional<Result<Bytes>> result;
     std::string thrown;
     try {
-      result.emplace(co_await (*call.method)(*actor.instance, std::move(call.args)));
+      MethodRun run = (*call.method)(*actor.instance, call.args);  // the method's frame, not yet run
+      co_await run;
+      result.emplace(run.result());
     } catch (const std::exception& e) {
       thrown = e.what();
     } catch (...) {
       thrown = "a non-standard exception";
     }
     if (!result) {
-      result.emplace(Error{Errc::kInternal, actor.info.class_name + "." + call.method_name + " threw: " + thrown});
+      result.emplace(Error{Errc::kInternal, call.method->qualified_name + " threw: " + thrown});
     }
     --actor.running;
     actor.runner_slots[slot].busy = false;  // (the vector may have grown meanwhile)

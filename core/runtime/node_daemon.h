@@ -169,7 +169,7 @@ class NodeDaemon {
   std::map<std::string, EnvEntry, std::less<>> envs_;
   std::vector<ReplyBuffer> replies_;  // results of this event, per client, posted after it
   size_t last_reply_ = 0;
-  std::vector<protocol::CallEntry> batch_scratch_;
+  std::vector<protocol::CallEntryView> batch_scratch_;  // emptied after each batch
   Deferred reply_flusher_;
   Scope tasks_scope_;  // running task functions
   Scope scope_;        // last: heartbeats and notifications die first

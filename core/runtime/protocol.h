@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -304,6 +305,17 @@ struct CallEntry {
   TANDEM_CODEC_FIELDS(actor, incarnation, sequence, attempt, method, args)
 };
 
+// The same record as CallEntry, decoded in place: the views point into the batch message (no copies).
+struct CallEntryView {
+  ActorId actor = kNoActor;
+  uint64_t incarnation = 0;
+  uint64_t sequence = 0;
+  uint32_t attempt = 0;
+  std::string_view method;
+  std::string_view args;
+  TANDEM_CODEC_FIELDS(actor, incarnation, sequence, attempt, method, args)
+};
+
 struct CallBatchRejected {
   uint64_t batch = 0;  // the kCallBatch post's correlation
   std::string message;
@@ -326,6 +338,18 @@ struct CallResult {
   Errc code = Errc::kOk;
   std::string message;  // the error's message when code != kOk
   Bytes value;          // the encoded result when code == kOk
+  TANDEM_CODEC_FIELDS(actor, sequence, attempt, outcome, code, message, value)
+};
+
+// The same record as CallResult, decoded in place: the views point into the results message.
+struct CallResultView {
+  ActorId actor = kNoActor;
+  uint64_t sequence = 0;
+  uint32_t attempt = 0;
+  CallOutcome outcome = CallOutcome::kRan;
+  Errc code = Errc::kOk;
+  std::string_view message;
+  std::string_view value;
   TANDEM_CODEC_FIELDS(actor, sequence, attempt, outcome, code, message, value)
 };
 

@@ -85,17 +85,17 @@ RuntimeClient::Outcome RuntimeClient::classify(Result<Bytes> rpc) {
   return Outcome{Delivery::kDone, std::move(execution.value)};
 }
 
-RuntimeClient::Outcome RuntimeClient::classify(protocol::CallResult&& result) {
+RuntimeClient::Outcome RuntimeClient::classify(const protocol::CallResultView& result) {
   switch (result.outcome) {
     case protocol::CallOutcome::kRefused:
-      return Outcome{Delivery::kNotDelivered, Error{result.code, std::move(result.message)}};
+      return Outcome{Delivery::kNotDelivered, Error{result.code, std::string(result.message)}};
     case protocol::CallOutcome::kLost:
-      return Outcome{Delivery::kLost, Error{Errc::kPeerDied, std::move(result.message)}};
+      return Outcome{Delivery::kLost, Error{Errc::kPeerDied, std::string(result.message)}};
     case protocol::CallOutcome::kRan:
       break;
   }
-  if (result.code != Errc::kOk) return Outcome{Delivery::kDone, Error{result.code, std::move(result.message)}};
-  return Outcome{Delivery::kDone, std::move(result.value)};
+  if (result.code != Errc::kOk) return Outcome{Delivery::kDone, Error{result.code, std::string(result.message)}};
+  return Outcome{Delivery::kDone, Bytes(result.value)};
 }
 
 namespace {
@@ -310,7 +310,8 @@ void RuntimeClient::seed_location(const ActorInfo& info) {
   pump(s);
 }
 
-ActorCall::ActorCall(RuntimeClient& client, ActorId actor, std::string method, Bytes args, CallOptions options)
+ActorCall::ActorCall(RuntimeClient& client, ActorId actor, std::string&& method, Bytes&& args,
+                     const CallOptions& options)
     : client_(client), clock_(&client.env_.clock), actor_(actor), timeout_(options.timeout) {
   call_.method = std::move(method);
   call_.args = std::move(args);
@@ -343,6 +344,16 @@ Result<Bytes> ActorCall::await_resume() {
 void RuntimeClient::settle(PendingCall& call, Result<Bytes> value) {
   if (call.done()) return;
   call.result.emplace(std::move(value));
+  wake_settled(call);
+}
+
+void RuntimeClient::settle_value(PendingCall& call, std::string_view value) {
+  if (call.done()) return;
+  call.result.emplace(Bytes(value));
+  wake_settled(call);
+}
+
+void RuntimeClient::wake_settled(PendingCall& call) {
   if (!call.waiter.valid()) return;  // its caller was cancelled, or has not suspended yet
   settled_.push_back(call.waiter);
   resumer_.request();
@@ -515,7 +526,7 @@ void RuntimeClient::on_results(const Bytes& payload) {
   ActorSubmitter* s = nullptr;
   ActorId cached = kNoActor;
   while (!decoder.at_end()) {
-    protocol::CallResult result;
+    protocol::CallResultView result;  // views into `payload`
     if (!decode_value(decoder, result)) {
       env_.log.write(LogLevel::kWarning, "runtime", "undecodable call results from a node: " + decoder.error().message);
       return;
@@ -528,7 +539,15 @@ void RuntimeClient::on_results(const Bytes& payload) {
     if (s == nullptr) continue;
     auto it = find_by_sequence(s->inflight, result.sequence);
     if (it == s->inflight.end() || (*it)->attempt != result.attempt) continue;  // settled already, or stale
-    finish_attempt(*s, *it, classify(std::move(result)));
+    if (result.outcome == protocol::CallOutcome::kRan && result.code == Errc::kOk) {
+      // The usual case, finish_attempt's kDone path with the value built once, in place.
+      PendingCall& call = **it;
+      take_inflight(*s, call);
+      settle_value(call, result.value);
+      pump(*s);
+      continue;
+    }
+    finish_attempt(*s, *it, classify(result));
   }
 }
 

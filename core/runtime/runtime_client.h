@@ -98,7 +98,8 @@ struct PendingCall {
 // a named local of a coroutine (see the GCC 12 note in runtime_client.cpp).
 class ActorCall {
  public:
-  ActorCall(RuntimeClient& client, ActorId actor, std::string method, Bytes args, CallOptions options);
+  // Takes the method and arguments over (rvalues: every call moves them once less).
+  ActorCall(RuntimeClient& client, ActorId actor, std::string&& method, Bytes&& args, const CallOptions& options);
   ~ActorCall();
   ActorCall(const ActorCall&) = delete;
   ActorCall& operator=(const ActorCall&) = delete;
@@ -255,7 +256,7 @@ class RuntimeClient {
     Result<Bytes> result;
   };
   static Outcome classify(Result<Bytes> rpc);
-  static Outcome classify(protocol::CallResult&& result);
+  static Outcome classify(const protocol::CallResultView& result);
 
   // Control-store requests: retried on kUnreachable / kTimeout / kPeerDied / kUnavailable with backoff.
   Task<Result<Bytes>> control(uint32_t method, Bytes request, Duration extra_wait = Duration::zero());
@@ -282,6 +283,8 @@ class RuntimeClient {
   std::string state_of(ActorId actor) const;
   // Hands a call its outcome; its caller resumes after the current event, with the others settled in it.
   void settle(PendingCall& call, Result<Bytes> value);
+  void settle_value(PendingCall& call, std::string_view value);  // a value the actor returned
+  void wake_settled(PendingCall& call);
   void resume_settled();
 
   Task<void> resolve(ActorId actor);
@@ -337,7 +340,8 @@ class RuntimeClient {
 
 template <typename R, typename... Args>
 Task<Result<R>> ActorHandle::call(std::string method, const Args&... args) const {
-  return call_with<R>(CallOptions{}, std::move(method), args...);
+  TANDEM_CHECK(valid(), "calling through an empty ActorHandle");
+  return client_->call_actor_as<R>(id_, std::move(method), encode_args(args...), CallOptions{});
 }
 
 template <typename R>

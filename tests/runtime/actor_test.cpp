@@ -1,6 +1,9 @@
 // Actors on the simulated runtime: creation, typed calls, named actors, typed errors, restarts, fate-sharing.
 #include <catch2/catch.hpp>
 
+#include <stdexcept>
+
+#include "core/async/sleep.h"
 #include "tests/runtime/runtime_fixture.h"
 
 namespace tandem::runtime {
@@ -112,6 +115,54 @@ TEST_CASE("Actor: bad input gives typed errors, never a crash or a hang") {
     CHECK(t.await([&](RuntimeClient&) { return h.call<int64_t>("get"); }).code() == Errc::kPeerDied);
     CHECK_THAT(t.actor(h.id())->death_cause, Catch::Contains("broken on purpose"));
   }
+}
+
+// Every shape of method the typed layer starts: by value, by reference (its arguments kept alive in a wrapping
+// frame), raw bytes, a Task<Status>, one that suspends before answering, one that throws after suspending.
+class Shapes final : public Actor {
+ public:
+  explicit Shapes(ActorContext& context) : context_(context) {}
+  Task<Result<std::string>> join(const std::string& a, std::string b, const std::vector<int64_t>& counts) {
+    co_await sleep(context_.clock(), std::chrono::milliseconds(1));  // `a` and `counts` must still be alive here
+    co_return a + "+" + b + ":" + std::to_string(counts.size());
+  }
+  Task<Result<Bytes>> echo_raw(Bytes bytes) { co_return "raw:" + bytes; }
+  Task<Status> check(int64_t x) {
+    if (x < 0) co_return Error{Errc::kFailedPrecondition, "negative"};
+    co_return Status{};
+  }
+  Task<Result<int64_t>> throw_later() {
+    co_await sleep(context_.clock(), std::chrono::milliseconds(1));
+    throw std::runtime_error("late boom");
+  }
+
+ private:
+  ActorContext& context_;
+};
+
+TEST_CASE("Actor: reference, raw, void and suspending methods answer as registered") {
+  RuntimeFixtureOptions options;
+  options.extra_code = [](RuntimeCatalog& catalog) {
+    catalog.actor_classes.add<Shapes>("Shapes")
+        .method("join", &Shapes::join)
+        .raw_method("echo_raw", &Shapes::echo_raw)
+        .method("check", &Shapes::check)
+        .method("throw_later", &Shapes::throw_later);
+  };
+  RuntimeFixture t(options);
+  ActorHandle h = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Shapes", ActorOptions{}); }));
+  CHECK(t.ok(t.await([&](RuntimeClient&) {
+          return h.call<std::string>("join", std::string("left"), std::string("right"), std::vector<int64_t>{1, 2, 3});
+        })) == "left+right:3");
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call_raw("echo_raw", Bytes("\x01zz")); })) == "raw:\x01zz");
+  CHECK(t.await([&](RuntimeClient&) { return h.call<void>("check", 1); }).ok());
+  CHECK(t.await([&](RuntimeClient&) { return h.call<void>("check", -1); }).code() == Errc::kFailedPrecondition);
+  Result<std::string> bad = t.await([&](RuntimeClient&) { return h.call<std::string>("join", std::string("x")); });
+  CHECK(bad.code() == Errc::kInvalidArgument);
+  CHECK_THAT(bad.error().message, Catch::Contains("Shapes.join"));
+  Result<int64_t> thrown = t.await([&](RuntimeClient&) { return h.call<int64_t>("throw_later"); });
+  CHECK(thrown.code() == Errc::kInternal);
+  CHECK_THAT(thrown.error().message, Catch::Contains("Shapes.throw_later threw: late boom"));
 }
 
 TEST_CASE("Actor: a request infeasible now waits, is listed as pending with a reason, then runs") {
