@@ -9,29 +9,10 @@
 #include "scenarios/library.h"
 #include "scenarios/real/real_runner.h"
 #include "tests/real/real_fixture.h"
+#include "tests/real/support/scenario_run.h"
 
 namespace tandem::scenarios {
 namespace {
-
-Scenario load_file(const std::string& path) {
-  LoadResult loaded = load_scenario_file(path);
-  INFO(loaded.problems.to_string());
-  REQUIRE(loaded.ok());
-  return std::move(*loaded.scenario);
-}
-
-// Runs `scenario` on real processes in a fresh directory, removed afterwards.
-Result<RunResult> run_at_scale_1(const Scenario& scenario, const char* tag) {
-  const std::string dir = real::testing::make_temp_dir(tag);
-  RealRunOptions options;
-  options.time_scale = 1;
-  options.work_dir = dir;
-  options.tandem_binary = TANDEM_CLI_PATH;
-  Result<RunResult> result = run_scenario_real(scenario, options);
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
-  return result;
-}
 
 int64_t median(std::vector<int64_t> values) {
   REQUIRE_FALSE(values.empty());
@@ -41,9 +22,9 @@ int64_t median(std::vector<int64_t> values) {
 
 TEST_CASE("Real run: an rpc service - a server killed with kill -9 and restarted, a one-way partition, a slower "
           "service time - loses no request") {
-  const Scenario scenario = load_file(builtin_library_dir() + "/../real/rpc-crash-partition.json");
+  const Scenario scenario = testing::load_file(builtin_library_dir() + "/../real/rpc-crash-partition.json");
   CHECK(real_world_problems(scenario).empty());
-  Result<RunResult> result = run_at_scale_1(scenario, "rpc-real");
+  Result<RunResult> result = testing::run_real(scenario, 1, "rpc-real");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
@@ -102,7 +83,7 @@ TEST_CASE("Real run: a network cluster_outage on an rpc service - the clients' a
   INFO(loaded.problems.to_string());
   REQUIRE(loaded.ok());
   CHECK(real_world_problems(*loaded.scenario).empty());
-  Result<RunResult> result = run_at_scale_1(*loaded.scenario, "rpc-outage");
+  Result<RunResult> result = testing::run_real(*loaded.scenario, 1, "rpc-outage");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
@@ -117,7 +98,7 @@ TEST_CASE("Real run: a network cluster_outage on an rpc service - the clients' a
 
 TEST_CASE("Real run: the default scenario (rpc) is refused only for the faults the real world cannot apply, each "
           "named with a fix") {
-  const Scenario scenario = load_file(builtin_library_dir() + "/default.json");
+  const Scenario scenario = testing::load_file(builtin_library_dir() + "/default.json");
   const std::vector<std::string> problems = real_world_problems(scenario);
   for (const std::string& problem : problems) INFO(problem);
   // The rpc service itself deploys; what remains are two of its five faults.

@@ -12,6 +12,7 @@
 
 #include "scenarios/real/real_runner.h"
 #include "tests/real/real_fixture.h"
+#include "tests/real/support/scenario_run.h"
 
 namespace tandem::scenarios {
 namespace {
@@ -43,23 +44,6 @@ std::string automl_scenario(const std::string& events) {
 })";
 }
 
-Scenario load(const std::string& text) {
-  LoadResult loaded = load_scenario_text(text);
-  INFO(loaded.problems.to_string());
-  REQUIRE(loaded.ok());
-  return std::move(*loaded.scenario);
-}
-
-Result<RunResult> run_real(const Scenario& scenario, const char* tag) {
-  const std::string dir = real::testing::make_temp_dir(tag);
-  RealRunOptions options;
-  options.work_dir = dir;
-  options.tandem_binary = TANDEM_CLI_PATH;
-  Result<RunResult> result = run_scenario_real(scenario, options);
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
-  return result;
-}
 
 // The notes of the run, in order, one per line (for INFO and for finding what was applied).
 std::string notes_of(const reports::RunRecord& record) {
@@ -79,13 +63,13 @@ void check_all_pass(const RunResult& run) {
 }
 
 TEST_CASE("Real run: clock_skew and storage_failure are set on the member processes and healed on time") {
-  const Scenario scenario = load(automl_scenario(R"(
+  const Scenario scenario = testing::load_text(automl_scenario(R"(
     {"at": "2s", "fault": "clock_skew", "target": "dc-a/gpu0", "skew": "3s", "for": "3s"},
     {"at": "3s", "fault": "clock_skew", "target": "dc-a/gpu0", "skew": "-1s", "for": "1s"},
     {"at": "2s", "fault": "storage_failure", "target": "dc-a/head0", "for": "3s"},
     {"at": "6s", "fault": "clock_skew", "target": "dc-a/client0", "skew": "1s", "for": "1s"})"));
   CHECK(real_world_problems(scenario).empty());
-  Result<RunResult> result = run_real(scenario, "real-member-faults");
+  Result<RunResult> result = testing::run_real(scenario, 1, "real-member-faults");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
@@ -119,12 +103,12 @@ TEST_CASE("Real run: clock_skew and storage_failure are set on the member proces
 }
 
 TEST_CASE("Real run: a cluster's network outage and WAN cuts cut exactly the member pairs the backbone loses") {
-  const Scenario scenario = load(automl_scenario(R"(
+  const Scenario scenario = testing::load_text(automl_scenario(R"(
     {"at": "2s", "fault": "cluster_outage", "target": "dc-b", "mode": "network", "for": "1500ms"},
     {"at": "5s", "fault": "wan_cut", "between": ["east", "west"], "for": "3s"},
     {"at": "6s", "fault": "wan_cut", "between": ["west", "south"], "for": "1s"})"));
   CHECK(real_world_problems(scenario).empty());
-  Result<RunResult> result = run_real(scenario, "real-backbone-faults");
+  Result<RunResult> result = testing::run_real(scenario, 1, "real-backbone-faults");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
@@ -150,13 +134,13 @@ TEST_CASE("Real run: a cluster's network outage and WAN cuts cut exactly the mem
 }
 
 TEST_CASE("Real run: a member restarted or resumed under active faults gets its filters, link faults and skew back") {
-  const Scenario scenario = load(automl_scenario(R"(
+  const Scenario scenario = testing::load_text(automl_scenario(R"(
     {"at": "1s", "fault": "clock_skew", "target": "dc-a/gpu1", "skew": "2s", "for": "5s"},
     {"at": "1s", "fault": "link_delay", "from": "dc-a/gpu1", "to": "dc-a/head0", "delay": "5ms", "for": "5s"},
     {"at": "1s", "fault": "partition_one_way", "from": "dc-a/gpu1", "to": "dc-b/gpu0", "for": "5s"},
     {"at": "2s", "fault": "crash", "target": "dc-a/gpu1", "for": "1s"},
     {"at": "4s", "fault": "pause", "target": "dc-a/gpu1", "for": "500ms"})"));
-  Result<RunResult> result = run_real(scenario, "real-resync");
+  Result<RunResult> result = testing::run_real(scenario, 1, "real-resync");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const std::string notes = notes_of(result.value().record);

@@ -11,6 +11,7 @@
 #include "scenarios/library.h"
 #include "scenarios/real/real_runner.h"
 #include "tests/real/real_fixture.h"
+#include "tests/real/support/scenario_run.h"
 
 namespace tandem::scenarios {
 namespace {
@@ -45,27 +46,9 @@ std::string real_scenario_path(const std::string& name) {
   return builtin_library_dir() + "/../real/" + name + ".json";
 }
 
-Result<RunResult> run_real(const Scenario& scenario, double time_scale, const char* tag) {
-  const std::string dir = real::testing::make_temp_dir(tag);
-  RealRunOptions options;
-  options.time_scale = time_scale;
-  options.work_dir = dir;
-  options.tandem_binary = TANDEM_CLI_PATH;
-  Result<RunResult> result = run_scenario_real(scenario, options);
-  std::error_code ignored;
-  std::filesystem::remove_all(dir, ignored);
-  return result;
-}
-
-Scenario load(const std::string& text) {
-  LoadResult loaded = load_scenario_text(text);
-  INFO(loaded.problems.to_string());
-  REQUIRE(loaded.ok());
-  return std::move(*loaded.scenario);
-}
 
 TEST_CASE("Real run: an AutoML scenario with crash, pause, actor-kill and isolate faults runs on real processes") {
-  const Scenario scenario = load(kAutoMLScenario);
+  const Scenario scenario = testing::load_text(kAutoMLScenario);
   CHECK(real_world_problems(scenario).empty());
   const std::string dir = real::testing::make_temp_dir("scenario");
   std::filesystem::create_directories(dir + "/state");
@@ -119,7 +102,7 @@ TEST_CASE("Real run: link_delay and link_loss events become the sending member's
     {"at": "2s", "fault": "link_delay", "from": "dc-a/head0", "to": "dc-a/gpu0", "delay": "200ms", "for": "3s"},
     {"at": "2s", "fault": "link_loss", "from": "dc-a/gpu1", "to": "dc-a/head0", "probability": 0.5, "for": "3s"}
   ],)");
-  const Scenario scenario = load(text);
+  const Scenario scenario = testing::load_text(text);
   CHECK(real_world_problems(scenario).empty());
   const std::string dir = real::testing::make_temp_dir("scenario-link");
   std::filesystem::create_directories(dir + "/state");
@@ -155,14 +138,15 @@ TEST_CASE("Real run: what the real world cannot run yet is refused before anythi
   const std::string events = R"("events": [)";
   text.replace(text.find(events), events.size(),
                R"("events": [{"at": "1s", "fault": "clock_skew", "target": "dc-a/gpu0", "skew": "2s", "for": "1s"},)");
-  CHECK(real_world_problems(load(text)).empty());  // every fault kind has a real application (real_runner.cpp)
+  // Every fault kind has a real application (real_runner.cpp).
+  CHECK(real_world_problems(testing::load_text(text)).empty());
   RealRunOptions options;
   options.work_dir = "/nonexistent";
   options.time_scale = 0;
-  CHECK_THAT(run_scenario_real(load(kAutoMLScenario), options).error().message,
+  CHECK_THAT(run_scenario_real(testing::load_text(kAutoMLScenario), options).error().message,
              Catch::Contains("the time scale must be a number above 0"));
 
-  const Scenario rpc = load(R"({"name": "rpc-only", "duration": "1s",
+  const Scenario rpc = testing::load_text(R"({"name": "rpc-only", "duration": "1s",
     "topology": {"regions": ["r"], "clusters": [{"name": "c", "region": "r",
       "nodes": [{"group": "server", "count": 1}, {"group": "client", "count": 1}]}]},
     "services": [{"kind": "rpc", "name": "quote", "servers": "server", "clients": "client",
@@ -184,7 +168,7 @@ TEST_CASE("Real run: a serving scenario - the AppMaster actor killed under 100 r
   REQUIRE(loaded.ok());
   const Scenario& scenario = *loaded.scenario;
   CHECK(real_world_problems(scenario).empty());
-  Result<RunResult> result = run_real(scenario, 1, "serving-real");
+  Result<RunResult> result = testing::run_real(scenario, 1, "serving-real");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
@@ -218,7 +202,7 @@ TEST_CASE("Real run: serving operations - a rolling upgrade, an AppMaster kill a
   REQUIRE(loaded.ok());
   const Scenario& scenario = *loaded.scenario;
   CHECK(real_world_problems(scenario).empty());
-  Result<RunResult> result = run_real(scenario, 1, "serving-ops");
+  Result<RunResult> result = testing::run_real(scenario, 1, "serving-ops");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
@@ -262,7 +246,7 @@ TEST_CASE("Real run: slow_node, clog and link_reorder on a serving scenario beco
   INFO(loaded.problems.to_string());
   REQUIRE(loaded.ok());
   CHECK(real_world_problems(*loaded.scenario).empty());
-  Result<RunResult> result = run_real(*loaded.scenario, 1, "serving-links");
+  Result<RunResult> result = testing::run_real(*loaded.scenario, 1, "serving-links");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
@@ -298,7 +282,7 @@ TEST_CASE("Real run: the strategy fan-out with a worker node killed by kill -9 -
   LoadResult library = load_scenario_file(builtin_library_dir() + "/fanout-node-crash.json");
   REQUIRE(library.ok());
   CHECK(real_world_problems(*library.scenario).empty());  // the library's fan-out scenario runs too
-  Result<RunResult> result = run_real(scenario, 1, "fanout-real");
+  Result<RunResult> result = testing::run_real(scenario, 1, "fanout-real");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
@@ -360,7 +344,7 @@ TEST_CASE("Real run: a fan-out worker node isolated, then another paused, at tim
   INFO(loaded.problems.to_string());
   REQUIRE(loaded.ok());
   CHECK(real_world_problems(*loaded.scenario).empty());
-  Result<RunResult> result = run_real(*loaded.scenario, 2, "fanout-kill-actor");
+  Result<RunResult> result = testing::run_real(*loaded.scenario, 2, "fanout-kill-actor");
   INFO((result.ok() ? std::string() : result.error().message));
   REQUIRE(result.ok());
   const reports::RunRecord& record = result.value().record;
