@@ -121,7 +121,7 @@ TEST_CASE("Real run: the default scenario (rpc) is refused only for the faults t
 }
 
 TEST_CASE("Real run: an rpc planted bug, a link fault on a client node, slow_node and a nemesis link fault are "
-          "refused by pointer; cuts and set_service_time are not") {
+          "refused by pointer, while cuts and set_service_time are not") {
   const Scenario scenario = [] {
     LoadResult loaded = load_scenario_text(R"({"name": "rpc-refusals", "duration": "4s",
       "topology": {"regions": ["r"], "clusters": [{"name": "c", "region": "r",
