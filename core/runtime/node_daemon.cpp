@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/async/sleep.h"
+#include "core/runtime/call_wire.h"
 #include "core/runtime/fifo_vector.h"
 
 namespace tandem::runtime {
@@ -13,6 +14,7 @@ namespace {
 constexpr std::string_view kEnvPrefix = "daemon/env/";
 constexpr size_t kMaxRememberedDeaths = 10'000;  // ended actors kept to re-report a lost death notice
 constexpr int kMaxNotifyAttempts = 5;            // then the heartbeat's reconciliation repairs what was lost
+constexpr size_t kMaxRetainedReplyBuffers = 16;  // free reply buffers (and their memory) kept after a flush
 }  // namespace
 
 struct NodeDaemon::QueuedCall {
@@ -35,11 +37,12 @@ struct NodeDaemon::RunnerSlot {
   uint64_t number = 0;
 };
 
-// Results for one client, gathered during one event and posted after it as one kCallResults message.
+// Results for one client, gathered during one event and posted after it as one kCallResults message. Kept
+// between events (in_use false: free) so the writer's buffer is reused.
 struct NodeDaemon::ReplyBuffer {
+  bool in_use = false;
   Address to;
-  Encoder encoder;
-  size_t results = 0;
+  protocol::WireWriter writer;  // the kCallResults message (call_wire.h); its count() is the results in it
 };
 
 namespace {
@@ -415,12 +418,12 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
   // Decoded whole before anything runs: a malformed batch is refused as a unit.
   std::vector<CallEntryView> entries = std::move(batch_scratch_);  // views into `payload`
   entries.clear();
-  Decoder decoder(payload);
+  CallWireReader reader(payload);
   CallBatchHeader header;
-  bool decoded = decode_value(decoder, header);
-  while (decoded && !decoder.at_end()) decoded = decode_value(decoder, entries.emplace_back());
+  bool decoded = reader.call_batch_header(header);
+  while (decoded && !reader.at_end()) decoded = reader.call_entry(entries.emplace_back());
   if (!decoded) {
-    endpoint_.post(from, kCallBatchRejected, encode(CallBatchRejected{batch, decoder.error().message}));
+    endpoint_.post(from, kCallBatchRejected, encode(CallBatchRejected{batch, reader.error().message}));
     return;
   }
   if (header.instance != instance_) {
@@ -488,50 +491,47 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
 void NodeDaemon::post_result(Address to, ActorId actor, uint64_t sequence, uint32_t attempt, CallOutcome outcome,
                              const Result<Bytes>& result) {
   ReplyBuffer* buffer = nullptr;
-  if (last_reply_ < replies_.size() && replies_[last_reply_].to == to) {
+  if (last_reply_ < replies_.size() && replies_[last_reply_].in_use && replies_[last_reply_].to == to) {
     buffer = &replies_[last_reply_];
   } else {
+    size_t free = replies_.size();
     for (size_t i = 0; i < replies_.size(); ++i) {
-      if (replies_[i].to == to) {
+      if (replies_[i].in_use && replies_[i].to == to) {
         buffer = &replies_[i];
         last_reply_ = i;
       }
+      if (!replies_[i].in_use && free == replies_.size()) free = i;
     }
     if (buffer == nullptr) {
-      last_reply_ = replies_.size();
-      buffer = &replies_.emplace_back();
+      if (free == replies_.size()) replies_.emplace_back();
+      last_reply_ = free;
+      buffer = &replies_[free];
+      buffer->in_use = true;
       buffer->to = to;
       reply_flusher_.request();
     }
   }
-  // A CallResult, written field by field so the value is copied once, into the message.
-  Encoder& encoder = buffer->encoder;
-  encoder.begin_record(7);
-  encoder.write_unsigned(actor);
-  encoder.write_unsigned(sequence);
-  encoder.write_unsigned(attempt);
-  encoder.write_unsigned(static_cast<uint8_t>(outcome));
+  // The value is copied once, into the message.
+  WireWriter& writer = buffer->writer;
+  if (writer.empty()) writer.call_results_header();
   if (result.ok()) {
-    encoder.write_unsigned(static_cast<uint8_t>(Errc::kOk));
-    encoder.write_bytes({});
-    encoder.write_bytes(result.value());
+    writer.call_result(actor, sequence, attempt, outcome, Errc::kOk, {}, result.value());
   } else {
-    encoder.write_unsigned(static_cast<uint8_t>(result.error().code));
-    encoder.write_bytes(result.error().message);
-    encoder.write_bytes({});
+    writer.call_result(actor, sequence, attempt, outcome, result.error().code, result.error().message, {});
   }
-  if (++buffer->results >= kMaxCallBatchCalls || encoder.size() >= kMaxCallBatchBytes) {
-    endpoint_.post(buffer->to, kCallResults, encoder.take());
-    encoder = Encoder();
-    buffer->results = 0;
+  if (writer.count() >= kMaxCallBatchCalls || writer.size() >= kMaxCallBatchBytes) {
+    endpoint_.post(buffer->to, kCallResults, writer.take());
   }
 }
 
 void NodeDaemon::flush_replies() {
   for (ReplyBuffer& buffer : replies_) {
-    if (buffer.results > 0) endpoint_.post(buffer.to, kCallResults, buffer.encoder.take());
+    if (!buffer.writer.empty()) endpoint_.post(buffer.to, kCallResults, buffer.writer.take());
+    buffer.in_use = false;
   }
-  replies_.clear();
+  if (replies_.size() > kMaxRetainedReplyBuffers) {
+    replies_.erase(replies_.begin() + kMaxRetainedReplyBuffers, replies_.end());
+  }
   last_reply_ = 0;
 }
 

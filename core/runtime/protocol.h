@@ -65,10 +65,10 @@ enum DaemonMethod : uint32_t {
 };
 
 // Actor calls travel as one-way posts (RpcEndpoint::post), batched, not as one RPC each:
-// - kCallBatch, client -> daemon: a CallBatchHeader record followed by CallEntry records, every call the client
-//   had ready for that node instance in one turn, in send order (so per actor in sequence order).
-// - kCallResults, daemon -> client: CallResult records, the results the daemon finished for that client in one
-//   turn, in the order they finished.
+// - kCallBatch, client -> daemon: a header and one entry per call (fixed layout: call_wire.h), every call the
+//   client had ready for that node instance in one turn, in send order (so per actor in sequence order).
+// - kCallResults, daemon -> client: the results (fixed layout: call_wire.h) the daemon finished for that client
+//   in one turn, in the order they finished. (CallEntry, CallResult: the same fields as codec records, unsent.)
 // - kCallBatchRejected, daemon -> client: a CallBatchRejected record: the batch (by its correlation) did not
 //   decode, and none of it ran.
 // A batch that cannot be delivered bounces to the client (RpcEndpoint::on_bounce), which resends its calls.

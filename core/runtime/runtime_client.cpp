@@ -5,6 +5,7 @@
 #include <set>
 
 #include "core/async/sleep.h"
+#include "core/runtime/call_wire.h"
 #include "core/runtime/fifo_vector.h"
 
 namespace tandem::runtime {
@@ -14,6 +15,8 @@ using protocol::NodeIncarnation;
 namespace {
 
 using CallQueue = FifoVector<PendingCall*>;
+
+constexpr size_t kMaxRetainedBatches = 16;  // free batches (and their buffers) kept after a flush
 
 // Calls queue and fly in sequence order; appending is the usual case.
 void insert_by_sequence(CallQueue& queue, PendingCall* call) {
@@ -51,11 +54,12 @@ struct RuntimeClient::ActorSubmitter {
   bool sendable() const { return location && !stale && location->state == ActorState::kAlive; }
 };
 
-// The calls for one node instance gathered during one flush, encoded as they are added.
+// The calls for one node instance gathered during one flush, encoded as they are added. Kept between flushes
+// (node kNoNode: free) so the writer's buffer is reused.
 struct RuntimeClient::OutBatch {
   NodeId node = kNoNode;
   NodeInstance instance = 0;
-  Encoder encoder;
+  protocol::WireWriter writer;      // the kCallBatch message (protocol/call_wire.h)
   std::vector<PendingCall*> calls;  // held by their submitters' inflight lists until the batch is posted
 };
 
@@ -443,8 +447,11 @@ void RuntimeClient::flush() {
     pump_now(*it->second);
   }
   flushing_.clear();
-  for (OutBatch& batch : out_) post_batch(batch);
-  out_.clear();
+  for (OutBatch& batch : out_) {
+    post_batch(batch);
+    batch.node = kNoNode;
+  }
+  if (out_.size() > kMaxRetainedBatches) out_.erase(out_.begin() + kMaxRetainedBatches, out_.end());
 }
 
 void RuntimeClient::pump_now(ActorSubmitter& s) {
@@ -483,30 +490,24 @@ void RuntimeClient::send(ActorSubmitter& s, PendingCall* call) {
     call->retries_known = true;
   }
   OutBatch* batch = nullptr;
+  OutBatch* free = nullptr;
   for (OutBatch& candidate : out_) {
     if (candidate.node == call->node && candidate.instance == call->instance) batch = &candidate;
+    if (candidate.node == kNoNode && free == nullptr) free = &candidate;
   }
   if (batch == nullptr) {
-    batch = &out_.emplace_back();
+    batch = free != nullptr ? free : &out_.emplace_back();
     batch->node = call->node;
     batch->instance = call->instance;
-    encode_value(batch->encoder, protocol::CallBatchHeader{call->instance, id_});
   }
-  // A CallEntry, written field by field so the method and arguments are not copied twice.
-  Encoder& encoder = batch->encoder;
-  encoder.begin_record(6);
-  encoder.write_unsigned(s.id);
-  encoder.write_unsigned(call->incarnation);
-  encoder.write_unsigned(call->sequence);
-  encoder.write_unsigned(call->attempt);
-  encoder.write_bytes(call->method);
-  encoder.write_bytes(call->args);
+  if (batch->writer.empty()) batch->writer.call_batch_header(batch->instance, id_);
+  batch->writer.call_entry(s.id, call->incarnation, call->sequence, call->attempt, call->method, call->args);
   batch->calls.push_back(call);
   call->in_flight = true;
   ++s.inflight_by_incarnation[call->incarnation];
   depend_on_nodes();
   insert_by_sequence(s.inflight, call);
-  if (batch->calls.size() >= protocol::kMaxCallBatchCalls || encoder.size() >= protocol::kMaxCallBatchBytes) {
+  if (batch->calls.size() >= protocol::kMaxCallBatchCalls || batch->writer.size() >= protocol::kMaxCallBatchBytes) {
     post_batch(*batch);
   }
 }
@@ -514,21 +515,23 @@ void RuntimeClient::send(ActorSubmitter& s, PendingCall* call) {
 void RuntimeClient::post_batch(OutBatch& batch) {
   if (batch.calls.empty()) return;
   const uint64_t correlation =
-      endpoint_.post(Address{batch.node, kNodeDaemonPort}, protocol::kCallBatch, batch.encoder.take());
+      endpoint_.post(Address{batch.node, kNodeDaemonPort}, protocol::kCallBatch, batch.writer.take());
   for (PendingCall* call : batch.calls) call->batch = correlation;
   batch.calls.clear();
-  batch.encoder = Encoder();
-  encode_value(batch.encoder, protocol::CallBatchHeader{batch.instance, id_});
 }
 
 void RuntimeClient::on_results(const Bytes& payload) {
-  Decoder decoder(payload);
+  protocol::CallWireReader reader(payload);
+  if (!reader.call_results_header()) {
+    env_.log.write(LogLevel::kWarning, "runtime", "undecodable call results from a node: " + reader.error().message);
+    return;
+  }
   ActorSubmitter* s = nullptr;
   ActorId cached = kNoActor;
-  while (!decoder.at_end()) {
+  while (!reader.at_end()) {
     protocol::CallResultView result;  // views into `payload`
-    if (!decode_value(decoder, result)) {
-      env_.log.write(LogLevel::kWarning, "runtime", "undecodable call results from a node: " + decoder.error().message);
+    if (!reader.call_result(result)) {
+      env_.log.write(LogLevel::kWarning, "runtime", "undecodable call results from a node: " + reader.error().message);
       return;
     }
     if (result.actor != cached) {
