@@ -21,14 +21,19 @@ ServingBackend::ServingBackend(runtime::ActorContext& context, std::string servi
     : context_(context),
       service_(std::move(service)),
       cluster_(std::move(cluster)),
-      version_(std::make_shared<const VersionSpec>(std::move(version))),
+      version_(load(std::move(version))),
       extra_startup_(extra_startup),
       epoch_(epoch),
       random_(context.random().fork("serving-backend", context.id())),
-      slots_(context.clock(), version_->concurrency, size_t{kBackendQueuePerSlot} * version_->concurrency) {}
+      slots_(context.clock(), version_->spec.concurrency, size_t{kBackendQueuePerSlot} * version_->spec.concurrency) {}
+
+std::shared_ptr<const ServingBackend::LoadedVersion> ServingBackend::load(VersionSpec version) {
+  const uint64_t hash = salt_hash(version);
+  return std::make_shared<const LoadedVersion>(LoadedVersion{std::move(version), hash});
+}
 
 Task<Status> ServingBackend::start() {
-  co_await sleep(context_.clock(), version_->startup + extra_startup_);
+  co_await sleep(context_.clock(), version_->spec.startup + extra_startup_);
   co_return Status{};
 }
 
@@ -43,7 +48,7 @@ Status ServingBackend::fence(uint64_t epoch) {
 }
 
 BackendStatus ServingBackend::snapshot() const {
-  return BackendStatus{context_.id(), version_->name, phase_, inflight_, served_, errors_, epoch_, reloads_};
+  return BackendStatus{context_.id(), version_->spec.name, phase_, inflight_, served_, errors_, epoch_, reloads_};
 }
 
 Task<Result<ServeReply>> ServingBackend::handle(ServeRequest request) {
@@ -68,8 +73,8 @@ Task<Result<ServeReply>> ServingBackend::handle(ServeRequest request) {
     co_return Error{Errc::kTimeout, "request waited past its deadline in backend " + std::to_string(context_.id())};
   }
   // The version that takes the request answers it, even if a reload is asked for meanwhile.
-  const std::shared_ptr<const VersionSpec> taken = version_;
-  const VersionSpec& version = *taken;
+  const std::shared_ptr<const LoadedVersion> taken = version_;
+  const VersionSpec& version = taken->spec;
   co_await sleep(context_.clock(), sample_service_time(version.latency, random_));
   const bool broken = std::find(version.broken_in.begin(), version.broken_in.end(), cluster_) != version.broken_in.end();
   if (broken || sample_error(version, random_)) {
@@ -78,12 +83,12 @@ Task<Result<ServeReply>> ServingBackend::handle(ServeRequest request) {
                                          ") failed the request (modelled error)"};
   }
   ++served_;
-  co_return ServeReply{answer(version, request.payload, random_), version.name, context_.id(), 1};
+  co_return ServeReply{answer(version, taken->salt_hash, request.payload, random_), version.name, context_.id(), 1};
 }
 
 Task<Result<BackendStatus>> ServingBackend::reload(uint64_t epoch, VersionSpec version) {
   if (Status fenced = fence(epoch); !fenced.ok()) co_return fenced.error();
-  if (version.name == version_->name && phase_ == BackendPhase::kServing) co_return snapshot();
+  if (version.name == version_->spec.name && phase_ == BackendPhase::kServing) co_return snapshot();
   if (phase_ != BackendPhase::kServing) {
     co_return Error{Errc::kFailedPrecondition, "backend " + std::to_string(context_.id()) + " is " +
                                                    std::string(backend_phase_name(phase_)) + ", cannot reload"};
@@ -96,7 +101,7 @@ Task<Result<BackendStatus>> ServingBackend::reload(uint64_t epoch, VersionSpec v
                                          version.name + " in place (modelled failure)"};
   }
   slots_.set_capacity(version.concurrency);
-  version_ = std::make_shared<const VersionSpec>(std::move(version));
+  version_ = load(std::move(version));
   ++reloads_;
   co_return snapshot();
 }

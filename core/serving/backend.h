@@ -57,7 +57,14 @@ class ServingBackend final : public runtime::Actor {
   runtime::ActorContext& context_;
   std::string service_;
   std::string cluster_;
-  std::shared_ptr<const VersionSpec> version_;  // shared: a request keeps the version it started on
+  // A version with what each answer needs of it computed once.
+  struct LoadedVersion {
+    VersionSpec spec;
+    uint64_t salt_hash = 0;
+  };
+  static std::shared_ptr<const LoadedVersion> load(VersionSpec version);
+
+  std::shared_ptr<const LoadedVersion> version_;  // shared: a request keeps the version it started on
   Duration extra_startup_;
   uint64_t epoch_;
   Random random_;

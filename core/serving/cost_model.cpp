@@ -31,9 +31,12 @@ std::string tagged(std::string_view prefix, uint64_t value) {
 }
 }  // namespace
 
-std::string answer(const VersionSpec& version, const std::string& payload, Random& random) {
+uint64_t salt_hash(const VersionSpec& version) { return stable_hash(version.salt()); }
+
+std::string answer(const VersionSpec& version, uint64_t version_salt_hash, const std::string& payload,
+                   Random& random) {
   if (random.chance(version.output_noise)) return tagged("noise:", random.next_u64());
-  return tagged("answer:", stable_hash(payload, stable_hash(version.salt())));
+  return tagged("answer:", stable_hash(payload, version_salt_hash));
 }
 
 }  // namespace tandem::serving

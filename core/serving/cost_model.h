@@ -22,7 +22,11 @@ Duration sample_service_time(const ServiceTime& time, Random& random);
 // Whether this request fails (probability error_rate).
 bool sample_error(const VersionSpec& version, Random& random);
 
-// The answer `version` gives to `payload`.
-std::string answer(const VersionSpec& version, const std::string& payload, Random& random);
+// The hash of the version's output salt, which answer() takes: computed once per version by its caller (a
+// backend answers many requests per version).
+uint64_t salt_hash(const VersionSpec& version);
+// The answer `version` (whose salt_hash() is version_salt_hash) gives to `payload`.
+std::string answer(const VersionSpec& version, uint64_t version_salt_hash, const std::string& payload,
+                   Random& random);
 
 }  // namespace tandem::serving

@@ -224,7 +224,6 @@ Task<Result<ServeReply>> ServingProxy::route(ServeRequest request, TimePoint dea
     }
     const ActorId backend = pick(tried, now);
     if (backend == runtime::kNoActor) break;
-    tried.push_back(backend);
     BackendState& chosen = backends_[backend];
     const std::string version = chosen.version;
     ++chosen.inflight;
@@ -255,6 +254,7 @@ Task<Result<ServeReply>> ServingProxy::route(ServeRequest request, TimePoint dea
     last = reply.error();
     if (last->code == Errc::kInternal) note_version(version, true, done - now);
     if (!retryable(last->code)) break;
+    tried.push_back(backend);  // only a retry reads it: the usual request allocates nothing for it
   }
   if (last) {
     // A backend's death is not the proxy's: the client reads kPeerDied / kUnreachable as "this proxy is gone, the

@@ -68,6 +68,7 @@ void ServingClient::adopt(Resolution resolution) {
     for (const Endpoint& endpoint : entry.proxies) {
       ProxyState& state = proxies_[endpoint];
       state.cluster = entry.cluster;
+      state.stats = &cluster_stats_[entry.cluster];
       state.listed = true;
     }
   }
@@ -75,21 +76,22 @@ void ServingClient::adopt(Resolution resolution) {
   resolution_ = std::move(resolution);
   listed_.clear();
   listed_stats_.clear();
+  views_.clear();
   for (const ClusterEntry& entry : resolution_.clusters) {
     std::vector<ProxyState*>& states = listed_.emplace_back();
     for (const Endpoint& endpoint : entry.proxies) states.push_back(&proxies_.at(endpoint));
     listed_stats_.push_back(&cluster_stats_[entry.cluster]);
-  }
-}
-
-void ServingClient::cluster_views(TimePoint now, std::vector<ClusterView>& views) const {
-  views.clear();
-  for (size_t i = 0; i < resolution_.clusters.size(); ++i) {
-    const ClusterEntry& entry = resolution_.clusters[i];
-    ClusterView& view = views.emplace_back();
+    ClusterView& view = views_.emplace_back();
     view.cluster = entry.cluster;
     view.weight = entry.weight;
     view.total = static_cast<uint32_t>(entry.proxies.size());
+  }
+}
+
+void ServingClient::refresh_views(TimePoint now, std::vector<ClusterView>& views) const {
+  for (size_t i = 0; i < views.size(); ++i) {
+    ClusterView& view = views[i];
+    view.healthy = 0;
     for (const ProxyState* state : listed_[i]) {
       if (!outlier_.ejected(state->outlier, now)) ++view.healthy;
     }
@@ -98,14 +100,14 @@ void ServingClient::cluster_views(TimePoint now, std::vector<ClusterView>& views
 }
 
 std::vector<double> ServingClient::current_shares(TimePoint now) const {
-  std::vector<ClusterView> views;
-  cluster_views(now, views);
+  std::vector<ClusterView> views = views_;
+  refresh_views(now, views);
   return cluster_shares(views, options_.local_cluster, options_.overprovisioning);
 }
 
-std::optional<Endpoint> ServingClient::choose(const std::vector<Endpoint>& tried, const std::string& avoid_cluster,
-                                              TimePoint now) {
-  cluster_views(now, views_);
+std::optional<ServingClient::Candidate> ServingClient::choose(const std::vector<Endpoint>& tried,
+                                                              const std::string& avoid_cluster, TimePoint now) {
+  refresh_views(now, views_);
   const std::vector<ClusterView>& views = views_;
   std::vector<double>& shares = shares_;
   cluster_shares(views, options_.local_cluster, options_.overprovisioning, shares);
@@ -118,13 +120,14 @@ std::optional<Endpoint> ServingClient::choose(const std::vector<Endpoint>& tried
   auto has_candidates = [&](size_t i) { return pool_range_[i].second > pool_range_[i].first; };
   for (size_t i = 0; i < views.size(); ++i) {
     const std::vector<Endpoint>& proxies = resolution_.clusters[i].proxies;
+    const std::vector<ProxyState*>& states = listed_[i];
     const size_t begin = pool_.size();
     for (size_t j = 0; j < proxies.size(); ++j) {
-      if (!was_tried(proxies[j]) && !outlier_.ejected(listed_[i][j]->outlier, now)) pool_.push_back(proxies[j]);
+      if (!was_tried(proxies[j]) && !outlier_.ejected(states[j]->outlier, now)) pool_.push_back({proxies[j], states[j]});
     }
     if (pool_.size() == begin) {
-      for (const Endpoint& endpoint : proxies) {
-        if (!was_tried(endpoint)) pool_.push_back(endpoint);
+      for (size_t j = 0; j < proxies.size(); ++j) {
+        if (!was_tried(proxies[j])) pool_.push_back({proxies[j], states[j]});
       }
       if (pool_.size() > begin && shares[i] == 0 && views[i].weight > 0) shares[i] = 1e-6;
     }
@@ -159,30 +162,26 @@ std::optional<Endpoint> ServingClient::choose(const std::vector<Endpoint>& tried
     draw -= shares[i];
   }
   if (chosen == views.size()) return std::nullopt;
-  const Endpoint* pool = pool_.data() + pool_range_[chosen].first;
+  const Candidate* pool = pool_.data() + pool_range_[chosen].first;
   const size_t size = pool_range_[chosen].second - pool_range_[chosen].first;
   if (size == 1) return pool[0];
   const size_t a = random_.below(size);
   size_t b = random_.below(size - 1);
   if (b >= a) ++b;
-  auto cost = [&](const Endpoint& endpoint) {
-    auto it = proxies_.find(endpoint);
-    if (it == proxies_.end()) return 1.0;
-    const double latency = it->second.latency_ms > 0 ? it->second.latency_ms : 1.0;
-    return latency * (it->second.inflight + 1);
+  auto cost = [](const Candidate& candidate) {
+    const ProxyState& state = *candidate.state;
+    const double latency = state.latency_ms > 0 ? state.latency_ms : 1.0;
+    return latency * (state.inflight + 1);
   };
   return cost(pool[b]) < cost(pool[a]) ? pool[b] : pool[a];
 }
 
-void ServingClient::on_result(const Endpoint& proxy, Errc code, Duration latency, TimePoint now) {
-  auto it = proxies_.find(proxy);
-  if (it == proxies_.end()) return;
-  ProxyState& state = it->second;
+void ServingClient::on_result(ProxyState& state, Errc code, Duration latency, TimePoint now) {
   const double weight = options_.latency_ewma_weight;
   if (code == Errc::kOk || code == Errc::kInternal) {
     const double ms = to_ms(latency);
     state.latency_ms = state.latency_ms == 0 ? ms : (1 - weight) * state.latency_ms + weight * ms;
-    ClusterStats& cluster = cluster_stats_[state.cluster];
+    ClusterStats& cluster = *state.stats;
     cluster.latency_ms = cluster.latency_ms == 0 ? ms : (1 - weight) * cluster.latency_ms + weight * ms;
     outlier_.on_success(state.outlier);
     return;
@@ -243,32 +242,30 @@ Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration d
       if (!retry_budget_.try_retry(now)) break;
       ++retries_;
     }
-    std::optional<Endpoint> proxy = choose(tried, avoid_cluster, now);
-    if (!proxy) break;
-    tried.push_back(*proxy);
-    std::string cluster;
-    if (auto it = proxies_.find(*proxy); it != proxies_.end()) {
-      ++it->second.inflight;
-      cluster = it->second.cluster;
-    }
+    std::optional<Candidate> chosen = choose(tried, avoid_cluster, now);
+    if (!chosen) break;
+    const Endpoint proxy = chosen->endpoint;
+    // Stays valid across the call: proxies_ erases a state only once nothing is in flight on it.
+    ProxyState& state = *chosen->state;
+    ++state.inflight;
+    out.cluster = state.cluster;  // taken now: a pull meanwhile may relabel the proxy
     const Duration left = deadline - now;
     ServeRequest request{out.id, payload, left, attempt};
-    Result<Bytes> reply = co_await endpoint_.call(proxy->address(), kServeMethod, runtime::encode(request),
+    Result<Bytes> reply = co_await endpoint_.call(proxy.address(), kServeMethod, runtime::encode(request),
                                                   std::min(options_.per_try_timeout, left));
     const TimePoint done = env_.clock.now();
-    if (auto it = proxies_.find(*proxy); it != proxies_.end()) {
-      --it->second.inflight;
-      if (!it->second.listed && it->second.inflight == 0) proxies_.erase(it);
-    }
+    --state.inflight;
+    // A proxy discovery dropped meanwhile is forgotten with its last request (and learns nothing from it).
+    const bool forgotten = !state.listed && state.inflight == 0;
+    if (forgotten) proxies_.erase(proxy);
     out.attempts = attempt + 1;
-    out.cluster = cluster;
     if (reply.ok()) {
       Result<ServeReply> decoded = runtime::decode<ServeReply>(reply.value());
       if (!decoded.ok()) {
         last = Error{Errc::kInternal, "undecodable reply: " + decoded.error().message};
         break;
       }
-      on_result(*proxy, Errc::kOk, done - now, done);
+      if (!forgotten) on_result(state, Errc::kOk, done - now, done);
       out.end = done;
       out.code = Errc::kOk;
       out.answer = std::move(decoded.value().payload);
@@ -276,9 +273,10 @@ Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration d
       co_return out;
     }
     last = reply.error();
-    on_result(*proxy, last->code, done - now, done);
+    if (!forgotten) on_result(state, last->code, done - now, done);
     if (!gateway_failure(last->code)) break;
-    if (last->code == Errc::kTimeout) avoid_cluster = cluster;
+    tried.push_back(proxy);  // only a retry reads it: the usual request allocates nothing for it
+    if (last->code == Errc::kTimeout) avoid_cluster = out.cluster;
     after_refusal = refused(last->code) && refusals < options_.max_refused_attempts;
     if (after_refusal) {
       ++refusals;

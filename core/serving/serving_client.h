@@ -96,15 +96,21 @@ class ServingClient {
   uint64_t refusals() const { return refusals_; }
 
  private:
+  struct ClusterStats {
+    double latency_ms = 0;
+  };
   struct ProxyState {
     std::string cluster;
+    ClusterStats* stats = nullptr;  // cluster_stats_[cluster], set by adopt() (the map never erases)
     OutlierDetector::State outlier;
     double latency_ms = 0;
     uint32_t inflight = 0;
     bool listed = false;
   };
-  struct ClusterStats {
-    double latency_ms = 0;
+  // A proxy choose() may pick: its address and its state in proxies_.
+  struct Candidate {
+    Endpoint endpoint;
+    ProxyState* state = nullptr;
   };
   struct EndpointHash {
     size_t operator()(const Endpoint& e) const { return (uint64_t{e.node} << 32) ^ e.port; }
@@ -113,10 +119,11 @@ class ServingClient {
   Task<void> pull_loop();
   Task<bool> pull_once();
   void adopt(Resolution resolution);
-  void cluster_views(TimePoint now, std::vector<ClusterView>& views) const;
+  // Fills the per-request fields (healthy, latency_ms) of views, whose names, weights and totals adopt() set.
+  void refresh_views(TimePoint now, std::vector<ClusterView>& views) const;
   // A proxy to try, avoiding `tried` and (when possible) `avoid_cluster`; nullopt when none.
-  std::optional<Endpoint> choose(const std::vector<Endpoint>& tried, const std::string& avoid_cluster, TimePoint now);
-  void on_result(const Endpoint& proxy, Errc code, Duration latency, TimePoint now);
+  std::optional<Candidate> choose(const std::vector<Endpoint>& tried, const std::string& avoid_cluster, TimePoint now);
+  void on_result(ProxyState& state, Errc code, Duration latency, TimePoint now);
 
   Env& env_;
   ServingClientOptions options_;
@@ -138,11 +145,13 @@ class ServingClient {
   // cluster_stats_ erases nothing, and neither moves its nodes.
   std::vector<std::vector<ProxyState*>> listed_;
   std::vector<const ClusterStats*> listed_stats_;
+  // One view per resolution_ cluster: adopt() sets the names, weights and totals, choose() the rest, so a
+  // request copies no cluster names.
+  std::vector<ClusterView> views_;
   // choose()'s scratch, kept to spare a request its allocations: the candidates of cluster i are
   // pool_[pool_range_[i].first .. pool_range_[i].second).
-  std::vector<ClusterView> views_;
   std::vector<double> shares_;
-  std::vector<Endpoint> pool_;
+  std::vector<Candidate> pool_;
   std::vector<std::pair<size_t, size_t>> pool_range_;
   bool started_ = false;
   RpcEndpoint endpoint_;

@@ -1,8 +1,10 @@
 #include "scenarios/services/serving.h"
 
 #include <algorithm>
+#include <charconv>
 #include <map>
 #include <set>
+#include <tuple>
 
 #include "core/async/sleep.h"
 #include "core/runtime/runtime_node.h"
@@ -131,7 +133,7 @@ class ServingInstance final : public ServiceInstance {
       return;
     }
     const auto id = requests_.begin(request_service_, client, world_.now(), budget());
-    part->requests.spawn(one_request(part->client, id, "req-" + std::to_string(next_payload_++ % kMaxPayloadVariety)));
+    part->requests.spawn(one_request(part->client, id, payload(next_payload_++ % kMaxPayloadVariety)));
   }
 
   void operate(const ServiceOperation& operation) override {
@@ -152,11 +154,17 @@ class ServingInstance final : public ServiceInstance {
 
  private:
   Duration budget() const { return config_.client_deadline + 200ms; }
+  // "req-<n>", built in place (once per request: to_string and a concatenation cost twice as much).
+  static std::string payload(uint64_t n) {
+    char buffer[32] = "req-";
+    char* end = std::to_chars(buffer + 4, buffer + sizeof buffer, n).ptr;
+    return std::string(buffer, end);
+  }
 
   Task<void> one_request(sv::ServingClient& client, reports::RequestLog::RequestId id, std::string payload) {
     sv::RequestOutcome outcome = co_await client.request(std::move(payload));
     requests_.end(id, outcome.code, world_.now(), std::max<uint32_t>(1, outcome.attempts));
-    if (outcome.ok()) observations_.answered(std::move(outcome.cluster), std::move(outcome.version));
+    if (outcome.ok()) observations_.answered(outcome.cluster, outcome.version);
   }
 
   void add_runtime(ServiceContext& context, NodeId node, NodeId head, bool is_head, const std::string& cluster) {
@@ -985,6 +993,16 @@ void ServingObservations::discovery(bool converged, bool listed_any, int64_t now
   }
 }
 
+void ServingObservations::answered(const std::string& cluster, const std::string& version) {
+  for (Answered& entry : answered_by_) {
+    if (entry.cluster == cluster && entry.version == version) {
+      ++entry.count;
+      return;
+    }
+  }
+  answered_by_.push_back(Answered{cluster, version, 1});
+}
+
 void ServingObservations::finish(reports::RunRecord& record, uint64_t operations_ok, uint64_t operations_failed) {
   for (auto& [cluster, open] : acting_open_) {
     if (open) serving_.appmaster_acting[*open].end_ns = last_seen_acting_.at(cluster);
@@ -994,8 +1012,12 @@ void ServingObservations::finish(reports::RunRecord& record, uint64_t operations
   record.figures[prefix + "clients"] = static_cast<double>(config_.clients.size());
   record.figures[prefix + "operations_ok"] = static_cast<double>(operations_ok);
   record.figures[prefix + "operations_failed"] = static_cast<double>(operations_failed);
-  for (const auto& [key, count] : answered_by_) {
-    record.figures[prefix + "answered." + key.first + "." + key.second] = static_cast<double>(count);
+  std::vector<Answered> answered = answered_by_;
+  std::sort(answered.begin(), answered.end(), [](const Answered& a, const Answered& b) {
+    return std::tie(a.cluster, a.version) < std::tie(b.cluster, b.version);
+  });
+  for (const Answered& entry : answered) {
+    record.figures[prefix + "answered." + entry.cluster + "." + entry.version] = static_cast<double>(entry.count);
   }
   uint32_t desired = 0;
   for (const auto& [cluster, status] : last_status_) desired += static_cast<uint32_t>(status.desired);

@@ -127,7 +127,7 @@ class ServingObservations {
                                                           const std::string& cluster);
   // A discovery check: `converged` as the caller judged it; `listed_any` whether discovery listed any cluster.
   void discovery(bool converged, bool listed_any, int64_t now_ns);
-  void answered(std::string cluster, std::string version) { ++answered_by_[{std::move(cluster), std::move(version)}]; }
+  void answered(const std::string& cluster, const std::string& version);
   // Closes open acting intervals and adds the figures (prefix "serving.<name>.").
   void finish(reports::RunRecord& record, uint64_t operations_ok, uint64_t operations_failed);
 
@@ -137,7 +137,14 @@ class ServingObservations {
   std::map<std::string, serving::AppMasterStatus> last_status_;
   std::map<std::string, std::optional<size_t>> acting_open_;  // cluster -> index in appmaster_acting
   std::map<std::string, int64_t> last_seen_acting_;
-  std::map<std::pair<std::string, std::string>, uint64_t> answered_by_;  // (cluster, version) -> successes
+  // Successes per (cluster, version): a short list searched in place, so a request builds no key (a handful of
+  // pairs exist at most); finish() reports them in key order.
+  struct Answered {
+    std::string cluster;
+    std::string version;
+    uint64_t count = 0;
+  };
+  std::vector<Answered> answered_by_;
   bool ever_converged_ = false;
   bool diverged_ = false;
 };

@@ -4,6 +4,7 @@
 #include <rapidcheck/catch.h>
 
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -89,6 +90,29 @@ TEST_CASE("Histogram: the bucket layout is fixed, so merging equals recording in
   CHECK(Histogram::bucket_index(1.0) == Histogram::bucket_index(1.12));  // [1, 1.125)
   CHECK(Histogram::bucket_index(1.0) != Histogram::bucket_index(1.13));
   CHECK(Histogram::bucket_lower(Histogram::bucket_index(1.13)) == 1.125);
+}
+
+TEST_CASE("Histogram: every positive value lands in the bucket whose bounds hold it (bits fast path, subnormals)") {
+  // bucket_index reads normal doubles off their bits and falls back to frexp for subnormals: both must agree
+  // with the layout bucket_lower/bucket_upper describe, at bucket edges and just inside them. (Not below about
+  // 1e-320: there a sub-bucket is narrower than the smallest subnormal step, so its bounds round together.)
+  std::vector<double> values = {1e-310, 2.2250738585072014e-308,
+                                1e-300, 0.001, 0.5, 1.0, 1.124999, 1.125, 1.9999999, 2.0, 3.0, 4.0, 7.75, 1e6,
+                                123456.789, 1e300, std::numeric_limits<double>::max()};
+  for (int index = -8 * 20; index < 8 * 20; ++index) {
+    const double lower = Histogram::bucket_lower(index);
+    values.push_back(lower);
+    values.push_back(std::nextafter(Histogram::bucket_upper(index), 0.0));
+  }
+  for (double value : values) {
+    const int index = Histogram::bucket_index(value);
+    INFO("value " << value << " index " << index);
+    CHECK(Histogram::bucket_lower(index) <= value);
+    if (value < std::numeric_limits<double>::max()) CHECK(value < Histogram::bucket_upper(index));
+  }
+  CHECK(Histogram::bucket_index(1.0) == 8);      // frexp: 0.5 x 2^1, first sub-bucket
+  CHECK(Histogram::bucket_index(1.125) == 9);    // 0.5625 x 2^1, second sub-bucket
+  CHECK(Histogram::bucket_index(0.75) == 4);     // 0.75 x 2^0, sub-bucket (0.75 - 0.5) x 16 = 4
 }
 
 TEST_CASE("Property: a histogram percentile is within one bucket (1/8 relative) of the exact order statistic") {
