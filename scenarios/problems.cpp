@@ -98,8 +98,12 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
 
 std::string suggestion(std::string_view word, const std::vector<std::string>& candidates,
                        std::string_view label, size_t max_shown) {
-  const std::string list = join_names(candidates, max_shown);
-  if (const std::optional<std::string> match = closest_match(word, candidates)) {
+  std::vector<std::string> named;  // without the empty placeholders of entries refused for a bad name
+  for (const std::string& candidate : candidates) {
+    if (!candidate.empty()) named.push_back(candidate);
+  }
+  const std::string list = join_names(named, max_shown);
+  if (const std::optional<std::string> match = closest_match(word, named)) {
     std::string capital(label);
     if (!capital.empty())
       capital[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(capital[0])));

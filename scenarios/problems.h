@@ -63,7 +63,8 @@ std::optional<std::string> closest_match(std::string_view word, const std::vecto
 std::string describe_json(const Json& value);
 
 // The end of an "unknown name" sentence: '; did you mean "x"? Faults: a, b' when one candidate is close,
-// '; faults: a, b' otherwise. `label` is lowercase ("faults", "known clusters").
+// '; faults: a, b' otherwise, '; faults: (none)' when none. `label` is lowercase ("faults", "known clusters").
+// Empty candidates (placeholders kept for index alignment where an entry's name was refused) are not listed.
 std::string suggestion(std::string_view word, const std::vector<std::string>& candidates,
                        std::string_view label, size_t max_shown = 40);
 

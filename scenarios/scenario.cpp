@@ -253,18 +253,22 @@ class Loader {
       const std::string at = child_pointer(pointer, i);
       ObjectReader entry((*array)[i], at, problems_, "a service");
       if (!entry.ok()) continue;
-      std::optional<std::string> name =
+      // A plain string and a flag rather than an optional reset on error: GCC 12 at -O3 warns (falsely) that
+      // a reset optional<string> may be read uninitialized, which fails the -Werror Release build.
+      const std::optional<std::string> given =
           entry.string("name", Need::kRequired, "give the service a name, e.g. \"quote\"");
-      if (name && !is_valid_name(*name)) {
-        problems_.add(entry.child("name"), "\"" + *name + "\" is not a valid name; " + kNameRule);
-        name.reset();
+      const std::string name = given.value_or("");
+      bool name_ok = given.has_value();
+      if (name_ok && !is_valid_name(name)) {
+        problems_.add(entry.child("name"), "\"" + name + "\" is not a valid name; " + kNameRule);
+        name_ok = false;
       }
-      if (name && std::find(service_names_.begin(), service_names_.end(), *name) != service_names_.end()) {
+      if (name_ok && std::find(service_names_.begin(), service_names_.end(), name) != service_names_.end()) {
         problems_.add(entry.child("name"),
-                      "service \"" + *name + "\" is defined twice; service names must be unique");
-        name.reset();
+                      "service \"" + name + "\" is defined twice; service names must be unique");
+        name_ok = false;
       }
-      service_names_.push_back(name.value_or(""));
+      service_names_.push_back(name_ok ? name : "");
       const std::optional<std::string> kind_name =
           entry.string("kind", Need::kRequired, "give the service kind: " + join_names(registry.names()));
       if (!kind_name) {
@@ -284,8 +288,8 @@ class Loader {
         entry.skip_rest();
         continue;
       }
-      if (!name) {
-        entry.finish();
+      if (!name_ok) {  // already reported; its other keys would only draw "unknown key" noise
+        entry.skip_rest();
         continue;
       }
       // The serving kind runs the actor runtime on its clusters' nodes, which bind well-known ports: one
@@ -297,7 +301,7 @@ class Loader {
         continue;
       }
       if (*kind_name == "serving") serving_at_ = entry.pointer();
-      std::shared_ptr<const ServiceSpec> spec = kind->parse(entry, *name, *index_, problems_);
+      std::shared_ptr<const ServiceSpec> spec = kind->parse(entry, name, *index_, problems_);
       if (spec) {
         service_specs_.resize(i + 1);
         service_specs_[i] = spec;

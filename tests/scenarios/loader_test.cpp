@@ -81,6 +81,22 @@ TEST_CASE("Loader: a missing required field says what to give") {
   CHECK(problems_of(doc) == Problems{"/workload/0/rate: missing; give the requests per second, e.g. 200"});
 }
 
+TEST_CASE("Loader: a service name that breaks the naming rule or is taken twice is refused") {
+  Json doc = tiny_scenario();
+  doc["services"][0]["name"] = "Echo!";
+  Problems problems = problems_of(doc);
+  REQUIRE_FALSE(problems.empty());
+  CHECK(problems[0] == std::string("/services/0/name: \"Echo!\" is not a valid name; ") + kNameRule);
+  // The service's other keys are not reported as unknown (only references to the service may follow).
+  for (const std::string& problem : problems) CHECK(problem.find("unknown key") == std::string::npos);
+  // The workload's reference to the refused service does not list the refused entry as an empty name.
+  CHECK(problems == Problems{problems[0], "/workload/0/service: no service named \"echo\"; services: (none)"});
+  doc = tiny_scenario();
+  doc["services"].push_back(doc["services"][0]);
+  CHECK(problems_of(doc) ==
+        Problems{"/services/1/name: service \"echo\" is defined twice; service names must be unique"});
+}
+
 TEST_CASE("Loader: negative durations are refused") {
   Json doc = tiny_scenario();
   doc["events"][0]["for"] = "-5s";
