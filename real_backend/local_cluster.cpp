@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -117,12 +118,28 @@ Status LocalCluster::start_all(Duration timeout) {
 }
 
 Status LocalCluster::start(NodeId member_id, Duration timeout) {
+  if (Status spawned = spawn(member_id); !spawned.ok()) return spawned;
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < give_up) {
+    Result<bool> up = ready(member_id);
+    if (!up.ok()) return up.error();
+    if (up.value()) return {};
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return give_up_start(member_id, timeout);
+}
+
+Status LocalCluster::spawn(NodeId member_id) {
   const ClusterMember* member = cluster_.find(member_id);
   TANDEM_CHECK(member != nullptr && (member->role == MemberRole::kHead || member->role == MemberRole::kNode),
-               "start() of a head or node member");
-  TANDEM_CHECK(!running(member_id), "start() of a running member");
+               "spawn() of a head or node member");
+  TANDEM_CHECK(!running(member_id), "spawn() of a running member");
+  // Its last process, killed without waiting, must be gone: it may still hold the member's port.
+  for (auto [it, end] = dying_.equal_range(member_id); it != end; it = dying_.erase(it)) {
+    ::waitpid(it->second, nullptr, 0);
+  }
   const std::string log = log_path(member_id);
-  // A fresh log per start, so the ready line found is this start's.
+  // A marker per start, and the offset after it, so the ready line found is this start's.
   const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) return make_error(Errc::kStorageFailure, "cannot write " + log);
   {
@@ -134,46 +151,62 @@ Status LocalCluster::start(NodeId member_id, Duration timeout) {
   const std::string id = std::to_string(member_id);
   const std::string path = cluster_path();
   std::vector<std::string> args = {tandem_binary_, role, "--cluster", path, "--id", id, "--log-level", log_level_};
-  const pid_t pid = ::fork();
-  if (pid < 0) {
+  std::vector<char*> argv;
+  for (std::string& arg : args) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  // posix_spawn, not fork: glibc's is a vfork-style clone that copies no page tables, so a start costs the
+  // caller (a driver's event loop) little, where a fork of this large threaded process took milliseconds.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, log_fd, STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawnattr_t attributes;
+  posix_spawnattr_init(&attributes);
+  // Its own process group: a Ctrl-C at the launcher's terminal is the launcher's to handle.
+  posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+  posix_spawnattr_setpgroup(&attributes, 0);
+  pid_t pid = -1;
+  const int spawned = ::posix_spawn(&pid, argv[0], &actions, &attributes, argv.data(), environ);
+  posix_spawnattr_destroy(&attributes);
+  posix_spawn_file_actions_destroy(&actions);
+  if (spawned != 0) {
     ::close(log_fd);
-    return make_error(Errc::kUnavailable, std::string("fork: ") + std::strerror(errno));
-  }
-  if (pid == 0) {
-    ::dup2(log_fd, STDOUT_FILENO);
-    ::dup2(log_fd, STDERR_FILENO);
-    const int null_fd = ::open("/dev/null", O_RDONLY);
-    if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
-    ::setpgid(0, 0);  // its own group: a Ctrl-C at the launcher's terminal is the launcher's to handle
-    std::vector<char*> argv;
-    for (std::string& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
+    return make_error(Errc::kUnavailable, "cannot run " + tandem_binary_ + ": " + std::strerror(spawned) +
+                                              " (fix: build it, or pass the path of the tandem binary)");
   }
   ::close(log_fd);
   children_[member_id] = pid;
-  // Wait for this start's ready line (after log_start), or the child's exit.
-  const auto give_up = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < give_up) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG) == pid) {
-      children_.erase(member_id);
-      return make_error(Errc::kUnavailable, member->name + " exited during start-up; its log (" + log + "):\n" +
-                                                log_tail(member_id));
-    }
-    std::ifstream in(log);
-    in.seekg(log_start);
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.find(" ready on ") != std::string::npos) return {};
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  log_starts_[member_id] = log_start;
+  return {};
+}
+
+Result<bool> LocalCluster::ready(NodeId member_id) {
+  reap();
+  auto child = children_.find(member_id);
+  if (child == children_.end()) {
+    return make_error(Errc::kUnavailable, cluster_.find(member_id)->name + " is not running (killed while starting)");
   }
+  int status = 0;
+  if (::waitpid(child->second, &status, WNOHANG) == child->second) {
+    children_.erase(child);
+    return make_error(Errc::kUnavailable, cluster_.find(member_id)->name + " exited during start-up; its log (" +
+                                              log_path(member_id) + "):\n" + log_tail(member_id));
+  }
+  std::ifstream in(log_path(member_id));
+  in.seekg(log_starts_[member_id]);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.find(" ready on ") != std::string::npos) return true;
+  }
+  return false;
+}
+
+Status LocalCluster::give_up_start(NodeId member_id, Duration timeout) {
   kill9(member_id);
-  return make_error(Errc::kTimeout, member->name + " was not ready within " + format_duration(timeout) +
-                                        "; its log (" + log + "):\n" + log_tail(member_id));
+  return make_error(Errc::kTimeout, cluster_.find(member_id)->name + " was not ready within " +
+                                        format_duration(timeout) + "; its log (" + log_path(member_id) + "):\n" +
+                                        log_tail(member_id));
 }
 
 void LocalCluster::kill9(NodeId member) {
@@ -182,6 +215,18 @@ void LocalCluster::kill9(NodeId member) {
   ::kill(it->second, SIGKILL);
   ::waitpid(it->second, nullptr, 0);
   children_.erase(it);
+}
+
+void LocalCluster::kill9_no_wait(NodeId member) {
+  auto it = children_.find(member);
+  if (it == children_.end()) return;
+  ::kill(it->second, SIGKILL);
+  dying_.emplace(member, it->second);
+  children_.erase(it);
+}
+
+void LocalCluster::reap() {
+  std::erase_if(dying_, [](const auto& entry) { return ::waitpid(entry.second, nullptr, WNOHANG) != 0; });
 }
 
 void LocalCluster::terminate(NodeId member) {
@@ -218,6 +263,8 @@ void LocalCluster::resume(NodeId member) {
 
 void LocalCluster::stop_all() {
   while (!children_.empty()) kill9(children_.begin()->first);
+  for (const auto& [member, pid] : dying_) ::waitpid(pid, nullptr, 0);
+  dying_.clear();
 }
 
 bool LocalCluster::running(NodeId member) const { return children_.count(member) != 0; }

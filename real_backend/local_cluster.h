@@ -6,8 +6,15 @@
 //   `drivers` drivers (ids 0, 1..nodes, 100..) so tests and `tandem cluster up` get a valid ClusterFile.
 // - start_all() saves the cluster file in work_dir, starts the head and every node (each with its stdout and
 //   stderr in work_dir/<name>.log) and waits until each prints its ready line (or fails with its log's tail).
-// - kill9() is SIGKILL and waitpid; restart() starts the member again from the same file (same endpoint, same
+// - kill9() is SIGKILL and waitpid; kill9_no_wait() is SIGKILL alone (the exit of a process with gRPC's threads
+//   takes tens of milliseconds on a loaded machine, which a loop must not wait out): the member counts as
+//   stopped at once and its process is reaped later, by a poll (ready(), reap()), before it is spawned again
+//   (so its port is free) or by stop_all(). restart() starts the member again from the same file (same endpoint, same
 //   state store, so it recovers what it synced); pause()/resume() are SIGSTOP/SIGCONT.
+// - start() blocks until the member is ready. An event loop that must not stall calls spawn() (returns once the
+//   process is spawned), then polls ready() (never blocks: true once this start's ready line is in the log, an
+//   error once the process has exited or was killed) and calls give_up_start() if it waits too long.
+// - Not thread-safe: one thread drives a LocalCluster.
 // - The destructor kills every child it started (SIGKILL) and reaps it: no process outlives a test.
 //
 //   member: STOPPED ──start──▶ RUNNING ──pause──▶ PAUSED ──resume──▶ RUNNING
@@ -57,7 +64,12 @@ class LocalCluster {
 
   Status start_all(Duration timeout = std::chrono::seconds(20));
   Status start(NodeId member, Duration timeout = std::chrono::seconds(20));
+  Status spawn(NodeId member);
+  Result<bool> ready(NodeId member);
+  Status give_up_start(NodeId member, Duration timeout);  // kills it; the kTimeout error with its log's tail
   void kill9(NodeId member);
+  void kill9_no_wait(NodeId member);
+  void reap();  // reaps, without waiting, the processes kill9_no_wait() signalled that have exited
   void terminate(NodeId member);  // SIGTERM, then SIGKILL after 5 s
   Status restart(NodeId member, Duration timeout = std::chrono::seconds(20));
   void pause(NodeId member);
@@ -76,6 +88,8 @@ class LocalCluster {
   std::string work_dir_;
   std::string log_level_;
   std::map<NodeId, pid_t> children_;  // running members
+  std::map<NodeId, off_t> log_starts_;  // where each member's latest start begins in its log
+  std::multimap<NodeId, pid_t> dying_;  // signalled by kill9_no_wait(), not reaped yet
 };
 
 }  // namespace tandem::real

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <utility>
 
@@ -17,6 +18,16 @@ std::string read_file(const std::string& path) {
   text << file.rdbuf();
   return text.str();
 }
+
+using AsyncStub = wire::Admin::StubInterface::async_interface;  // the callback API
+
+// One call in flight: what gRPC writes into lives here until the callback has run.
+template <typename Request, typename Reply>
+struct Call {
+  grpc::ClientContext context;
+  Request request;
+  Reply reply;
+};
 
 }  // namespace
 
@@ -43,15 +54,47 @@ struct AdminClient::Impl {
       case grpc::StatusCode::FAILED_PRECONDITION:
         return make_error(Errc::kFailedPrecondition, where);
       case grpc::StatusCode::UNAVAILABLE:
-        return make_error(Errc::kUnreachable, where + " (is the node running, and is this its transport port?)");
+        return make_error(Errc::kUnreachable,
+                          where + " (is the node running, and is this its transport port?)");
       default:
         return make_error(Errc::kInternal, where);
     }
   }
+
+  // Every Admin call goes through here: `start` names the method on the async stub (a lambda, as each method
+  // also has a reactor overload); `done` gets the reply or the error, on a gRPC thread. `impl` rides along
+  // with the call, so the stub outlives it even when the AdminClient does not.
+  template <typename Reply, typename Request, typename Start>
+  static void call_async(std::shared_ptr<const Impl> impl, const char* what, Request request,
+                         Duration timeout, Start start, std::function<void(Result<Reply>)> done) {
+    auto call = std::make_shared<Call<Request, Reply>>();
+    call->request = std::move(request);
+    impl->prepare(call->context, timeout);
+    AsyncStub& stub = *impl->stub->async();
+    start(stub, &call->context, &call->request, &call->reply,
+          [impl, call, what, done = std::move(done)](grpc::Status status) {
+            if (Status s = impl->to_status(status, what); !s.ok()) {
+              done(s.error());
+            } else {
+              done(std::move(call->reply));
+            }
+          });
+  }
+
+  // The blocking form: the same call, waited for.
+  template <typename Reply, typename Request, typename Start>
+  static Result<Reply> call_blocking(std::shared_ptr<const Impl> impl, const char* what, Request request,
+                                     Duration timeout, Start start) {
+    auto answer = std::make_shared<std::promise<Result<Reply>>>();
+    std::future<Result<Reply>> future = answer->get_future();
+    call_async<Reply>(std::move(impl), what, std::move(request), timeout, start,
+                      [answer](Result<Reply> reply) { answer->set_value(std::move(reply)); });
+    return future.get();
+  }
 };
 
 AdminClient::AdminClient(std::string endpoint, std::string auth_token, std::optional<TlsFiles> tls)
-    : impl_(std::make_unique<Impl>()) {
+    : impl_(std::make_shared<Impl>()) {
   impl_->endpoint = std::move(endpoint);
   impl_->auth_token = std::move(auth_token);
   std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
@@ -67,20 +110,49 @@ AdminClient::AdminClient(std::string endpoint, std::string auth_token, std::opti
 
 AdminClient::~AdminClient() = default;
 
-Status AdminClient::set_filter(NodeId peer, bool drop_outgoing, bool drop_incoming, Duration timeout) {
-  grpc::ClientContext context;
-  impl_->prepare(context, timeout);
+namespace {
+
+Status status_of(const Result<wire::Empty>& reply) {
+  if (!reply.ok()) return reply.error();
+  return {};
+}
+
+std::function<void(Result<wire::Empty>)> to_status_callback(std::function<void(Status)> done) {
+  return [done = std::move(done)](Result<wire::Empty> reply) { done(status_of(reply)); };
+}
+
+MemberFaultState member_faults_from(const wire::MemberFaultsReply& reply) {
+  MemberFaultState out;
+  out.clock_skew = Duration(reply.clock_skew_ns());
+  out.clock_now = time_from_ns(reply.clock_now_ns());
+  out.loop_now = time_from_ns(reply.loop_now_ns());
+  out.storage_failing = reply.storage_failing();
+  out.storage_failed_syncs = reply.storage_failed_syncs();
+  return out;
+}
+
+Result<MemberFaultState> member_faults_of(Result<wire::MemberFaultsReply> reply) {
+  if (!reply.ok()) return reply.error();
+  return member_faults_from(reply.value());
+}
+
+std::function<void(Result<wire::MemberFaultsReply>)> to_member_faults_callback(
+    std::function<void(Result<MemberFaultState>)> done) {
+  return [done = std::move(done)](Result<wire::MemberFaultsReply> reply) {
+    done(member_faults_of(std::move(reply)));
+  };
+}
+
+// The requests and each method's call on the async stub.
+wire::FilterRequest filter_request(NodeId peer, bool drop_outgoing, bool drop_incoming) {
   wire::FilterRequest request;
   request.set_peer(peer);
   request.set_drop_outgoing(drop_outgoing);
   request.set_drop_incoming(drop_incoming);
-  wire::Empty reply;
-  return impl_->to_status(impl_->stub->SetFilter(&context, request, &reply), "SetFilter");
+  return request;
 }
 
-Status AdminClient::set_link_faults(NodeId peer, const LinkFaults& faults, Duration timeout) {
-  grpc::ClientContext context;
-  impl_->prepare(context, timeout);
+wire::LinkFaultsRequest link_faults_request(NodeId peer, const LinkFaults& faults) {
   wire::LinkFaultsRequest request;
   request.set_peer(peer);
   request.set_delay_ms(faults.delay_ms);
@@ -89,26 +161,53 @@ Status AdminClient::set_link_faults(NodeId peer, const LinkFaults& faults, Durat
   request.set_seed(faults.seed);
   request.set_reorder_jitter_us(faults.reorder_jitter_us);
   request.set_clog_ms(faults.clog_ms);
-  wire::Empty reply;
-  return impl_->to_status(impl_->stub->SetLinkFaults(&context, request, &reply), "SetLinkFaults");
+  return request;
+}
+
+wire::ClockSkewRequest clock_skew_request(Duration skew) {
+  wire::ClockSkewRequest request;
+  request.set_skew_ns(to_ns(skew));
+  return request;
+}
+
+wire::StorageFailingRequest storage_failing_request(bool failing) {
+  wire::StorageFailingRequest request;
+  request.set_failing(failing);
+  return request;
+}
+
+constexpr auto kSetFilter = [](AsyncStub& stub, auto... args) { stub.SetFilter(std::move(args)...); };
+constexpr auto kSetLinkFaults = [](AsyncStub& stub, auto... args) { stub.SetLinkFaults(std::move(args)...); };
+constexpr auto kClearFilters = [](AsyncStub& stub, auto... args) { stub.ClearFilters(std::move(args)...); };
+constexpr auto kStats = [](AsyncStub& stub, auto... args) { stub.Stats(std::move(args)...); };
+constexpr auto kSetClockSkew = [](AsyncStub& stub, auto... args) { stub.SetClockSkew(std::move(args)...); };
+constexpr auto kSetStorageFailing = [](AsyncStub& stub, auto... args) {
+  stub.SetStorageFailing(std::move(args)...);
+};
+constexpr auto kMemberFaults = [](AsyncStub& stub, auto... args) { stub.MemberFaults(std::move(args)...); };
+
+}  // namespace
+
+Status AdminClient::set_filter(NodeId peer, bool drop_outgoing, bool drop_incoming, Duration timeout) {
+  return status_of(Impl::call_blocking<wire::Empty>(
+      impl_, "SetFilter", filter_request(peer, drop_outgoing, drop_incoming), timeout, kSetFilter));
+}
+
+Status AdminClient::set_link_faults(NodeId peer, const LinkFaults& faults, Duration timeout) {
+  return status_of(Impl::call_blocking<wire::Empty>(impl_, "SetLinkFaults", link_faults_request(peer, faults),
+                                                    timeout, kSetLinkFaults));
 }
 
 Status AdminClient::clear_filters(Duration timeout) {
-  grpc::ClientContext context;
-  impl_->prepare(context, timeout);
-  wire::Empty request;
-  wire::Empty reply;
-  return impl_->to_status(impl_->stub->ClearFilters(&context, request, &reply), "ClearFilters");
+  return status_of(
+      Impl::call_blocking<wire::Empty>(impl_, "ClearFilters", wire::Empty(), timeout, kClearFilters));
 }
 
 Result<TransportStats> AdminClient::stats(Duration timeout) {
-  grpc::ClientContext context;
-  impl_->prepare(context, timeout);
-  wire::Empty request;
-  wire::StatsReply reply;
-  if (Status status = impl_->to_status(impl_->stub->Stats(&context, request, &reply), "Stats"); !status.ok()) {
-    return status.error();
-  }
+  Result<wire::StatsReply> answer =
+      Impl::call_blocking<wire::StatsReply>(impl_, "Stats", wire::Empty(), timeout, kStats);
+  if (!answer.ok()) return answer.error();
+  const wire::StatsReply& reply = answer.value();
   TransportStats out;
   out.sent = reply.sent();
   out.delivered = reply.delivered();
@@ -127,52 +226,44 @@ Result<TransportStats> AdminClient::stats(Duration timeout) {
   return out;
 }
 
-namespace {
-MemberFaultState member_faults_from(const wire::MemberFaultsReply& reply) {
-  MemberFaultState out;
-  out.clock_skew = Duration(reply.clock_skew_ns());
-  out.clock_now = time_from_ns(reply.clock_now_ns());
-  out.loop_now = time_from_ns(reply.loop_now_ns());
-  out.storage_failing = reply.storage_failing();
-  out.storage_failed_syncs = reply.storage_failed_syncs();
-  return out;
-}
-}  // namespace
-
 Result<MemberFaultState> AdminClient::set_clock_skew(Duration skew, Duration timeout) {
-  grpc::ClientContext context;
-  impl_->prepare(context, timeout);
-  wire::ClockSkewRequest request;
-  request.set_skew_ns(to_ns(skew));
-  wire::MemberFaultsReply reply;
-  if (Status s = impl_->to_status(impl_->stub->SetClockSkew(&context, request, &reply), "SetClockSkew"); !s.ok()) {
-    return s.error();
-  }
-  return member_faults_from(reply);
+  return member_faults_of(Impl::call_blocking<wire::MemberFaultsReply>(
+      impl_, "SetClockSkew", clock_skew_request(skew), timeout, kSetClockSkew));
 }
 
 Result<MemberFaultState> AdminClient::set_storage_failing(bool failing, Duration timeout) {
-  grpc::ClientContext context;
-  impl_->prepare(context, timeout);
-  wire::StorageFailingRequest request;
-  request.set_failing(failing);
-  wire::MemberFaultsReply reply;
-  if (Status s = impl_->to_status(impl_->stub->SetStorageFailing(&context, request, &reply), "SetStorageFailing");
-      !s.ok()) {
-    return s.error();
-  }
-  return member_faults_from(reply);
+  return member_faults_of(Impl::call_blocking<wire::MemberFaultsReply>(
+      impl_, "SetStorageFailing", storage_failing_request(failing), timeout, kSetStorageFailing));
 }
 
 Result<MemberFaultState> AdminClient::member_faults(Duration timeout) {
-  grpc::ClientContext context;
-  impl_->prepare(context, timeout);
-  wire::Empty request;
-  wire::MemberFaultsReply reply;
-  if (Status s = impl_->to_status(impl_->stub->MemberFaults(&context, request, &reply), "MemberFaults"); !s.ok()) {
-    return s.error();
-  }
-  return member_faults_from(reply);
+  return member_faults_of(Impl::call_blocking<wire::MemberFaultsReply>(impl_, "MemberFaults", wire::Empty(),
+                                                                       timeout, kMemberFaults));
+}
+
+void AdminClient::set_filter_async(NodeId peer, bool drop_outgoing, bool drop_incoming, Duration timeout,
+                                   std::function<void(Status)> done) {
+  Impl::call_async<wire::Empty>(impl_, "SetFilter", filter_request(peer, drop_outgoing, drop_incoming),
+                                timeout, kSetFilter, to_status_callback(std::move(done)));
+}
+
+void AdminClient::set_link_faults_async(NodeId peer, const LinkFaults& faults, Duration timeout,
+                                        std::function<void(Status)> done) {
+  Impl::call_async<wire::Empty>(impl_, "SetLinkFaults", link_faults_request(peer, faults), timeout,
+                                kSetLinkFaults, to_status_callback(std::move(done)));
+}
+
+void AdminClient::set_clock_skew_async(Duration skew, Duration timeout,
+                                       std::function<void(Result<MemberFaultState>)> done) {
+  Impl::call_async<wire::MemberFaultsReply>(impl_, "SetClockSkew", clock_skew_request(skew), timeout,
+                                            kSetClockSkew, to_member_faults_callback(std::move(done)));
+}
+
+void AdminClient::set_storage_failing_async(bool failing, Duration timeout,
+                                            std::function<void(Result<MemberFaultState>)> done) {
+  Impl::call_async<wire::MemberFaultsReply>(impl_, "SetStorageFailing", storage_failing_request(failing),
+                                            timeout, kSetStorageFailing,
+                                            to_member_faults_callback(std::move(done)));
 }
 
 }  // namespace tandem::real

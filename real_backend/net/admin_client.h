@@ -1,10 +1,12 @@
 // AdminClient: drives another node's transport filter and link faults from outside — a launcher's way to make
 // real partitions, link delays and link loss.
 //
-// Contract: each call is one blocking unary gRPC call to the node's Admin service (on the node's transport port)
-// and returns within `timeout`: ok, kFailedPrecondition (wrong or missing token; the message says so),
-// kUnreachable (nothing answers at the endpoint), kInvalidArgument (link faults out of range) or kTimeout. Use
-// it from a launcher or CLI thread, never from an EventLoop thread (it blocks). Thread-safe.
+// Contract: each call is one unary gRPC call to the node's Admin service (on the node's transport port) and ends
+// within `timeout`: ok, kFailedPrecondition (wrong or missing token; the message says so), kUnreachable (nothing
+// answers at the endpoint), kInvalidArgument (link faults out of range) or kTimeout. The plain forms block: use
+// them from a launcher or CLI thread, never from an EventLoop thread. The *_async forms return at once and run
+// `done` exactly once, on a gRPC thread (post to your loop from there); the client may be destroyed before
+// `done` runs. Thread-safe.
 //
 //   AdminClient node1("127.0.0.1:7001", token);
 //   node1.set_filter(/*peer=*/2, /*drop_outgoing=*/true, /*drop_incoming=*/true);  // cut 1 <-> 2 at node 1
@@ -14,6 +16,7 @@
 //   node1.set_storage_failing(true);                // node 1's state store syncs fail (false heals)
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,9 +57,18 @@ class AdminClient {
   Result<MemberFaultState> set_storage_failing(bool failing, Duration timeout = std::chrono::seconds(5));
   Result<MemberFaultState> member_faults(Duration timeout = std::chrono::seconds(5));
 
+  // The same calls without blocking (see the contract: `done` runs on a gRPC thread).
+  void set_filter_async(NodeId peer, bool drop_outgoing, bool drop_incoming, Duration timeout,
+                        std::function<void(Status)> done);
+  void set_link_faults_async(NodeId peer, const LinkFaults& faults, Duration timeout,
+                             std::function<void(Status)> done);
+  void set_clock_skew_async(Duration skew, Duration timeout, std::function<void(Result<MemberFaultState>)> done);
+  void set_storage_failing_async(bool failing, Duration timeout,
+                                 std::function<void(Result<MemberFaultState>)> done);
+
  private:
   struct Impl;
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with the calls in flight
 };
 
 }  // namespace tandem::real

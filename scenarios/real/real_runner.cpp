@@ -8,15 +8,19 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <condition_variable>
 #include <cstdio>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "core/apps/automl/service.h"
 #include "fault_injection/fault.h"
@@ -53,6 +57,10 @@ constexpr const char* kNetnsTag = "tdmrun";  // namespaces "tdmrun<pid>-hub", "t
 constexpr uint16_t kNetnsPort = 7100;         // every member's port on its own namespace address
 constexpr uint16_t kNetnsDriverPort = 7200;   // the driver's, on the hub's address
 constexpr size_t kNetnsMaxMembers = 16;       // NetnsNetwork's limit
+constexpr Duration kLagProbe = std::chrono::milliseconds(5);  // how often the driver's loop lateness is probed
+constexpr Duration kAdminTimeout = std::chrono::seconds(1);    // one Admin call to a member, at the most
+constexpr Duration kRestartTimeout = std::chrono::seconds(20);  // a restarted member's ready line, at the latest
+constexpr Duration kRestartPoll = std::chrono::milliseconds(10);  // how often a restarting member's log is read
 
 // Every fault kind has a real application today; no default, so a kind added to FaultKind must be decided here
 // (-Wswitch) and is refused by unsupported_fault() until it is.
@@ -83,6 +91,8 @@ std::string unsupported_fault(const Fault& fault, const std::string& where) {
   return where + ": fault \"" + std::string(fault_injection::fault_kind_name(fault.kind)) +
          "\" is not applied to real processes yet (fix: run it in sim, or drop the fault)";
 }
+
+std::chrono::milliseconds round_ms(Duration d) { return std::chrono::round<std::chrono::milliseconds>(d); }
 
 Duration scaled(Duration d, double time_scale) {
   return Duration(static_cast<int64_t>(std::llround(static_cast<double>(d.count()) / time_scale)));
@@ -247,9 +257,20 @@ class RealRun final : public RealHost {
     }
 
     if (Status started = start_cluster(); !started.ok()) return started.error();
+    {
+      std::lock_guard lock(admin_inbox_->mutex);
+      admin_inbox_->loop = &loop();
+    }
     const auto wall_start = std::chrono::steady_clock::now();
-    start_ = loop().now();
+    // Scenario time starts once the service is deployed: a deploy blocks the loop for as long as it takes, and
+    // had the clock run meanwhile, every event and arrival due by then would land at once right after it.
+    // While it deploys the scenario clock reads 0 and what the service schedules waits for the start (at()).
+    const TimePoint deploy_began = loop().now();
     if (Status deployed = service_->deploy(*this); !deployed.ok()) return deployed.error();
+    start_clock(deploy_began);
+    watch_lag(loop().now());
+    note(kNoNode, "deployed in " + format_duration(round_ms(deploy_real_)) +
+                      " (real time); scenario time starts now");
 
     // Operations first, then the faults and actions: same-instant steps keep this order (as in sim).
     for (const EventSpec& event : scenario_.events) {
@@ -262,7 +283,9 @@ class RealRun final : public RealHost {
       });
     }
     for (const ScheduledStep& step : schedule.steps()) {
-      at(step.at, [this, step] { apply(step); });
+      at(step.at, [this, step] {
+        timed(step.kind == ScheduledStep::Kind::kFault ? step.fault.label : step.source, [&] { apply(step); });
+      });
     }
     if (scenario_.liveness) {
       at(scenario_.liveness->heal_at, [this] {
@@ -296,7 +319,7 @@ class RealRun final : public RealHost {
     // reason to wait out an idle drain as a sim run does).
     const Duration total = scenario_.duration + scenario_.drain();
     for (int slice = 1; slice <= kProgressSlices; ++slice) {
-      const TimePoint until = start_ + scaled(total * slice / kProgressSlices);
+      const TimePoint until = *start_ + scaled(total * slice / kProgressSlices);
       loop().run_until([this, until] { return loop().now() >= until || drained(); },
                        until - loop().now() + std::chrono::seconds(1));
       if (options_.progress) options_.progress(scenario_now(), total);
@@ -314,6 +337,11 @@ class RealRun final : public RealHost {
   }
 
   ~RealRun() override {
+    {
+      std::lock_guard lock(admin_inbox_->mutex);  // Admin calls still in flight post nothing from now on
+      admin_inbox_->loop = nullptr;
+    }
+    stop_routes();  // before netns_ goes
     driver_scope_.cancel_all();
     if (service_) service_->stop();
     group_clients_.clear();
@@ -331,11 +359,16 @@ class RealRun final : public RealHost {
   Scope& scope() override { return driver_scope_; }
   Duration scaled(Duration scenario) const override { return tandem::scenarios::scaled(scenario, options_.time_scale); }
   Duration scenario_now() const override {
-    const Duration real = driver_->loop().now() - start_;
+    if (!start_) return Duration::zero();  // still deploying
+    const Duration real = driver_->loop().now() - *start_;
     return Duration(static_cast<int64_t>(static_cast<double>(real.count()) * options_.time_scale));
   }
   void at(Duration when, std::function<void()> action) override {
-    loop().run_at(start_ + scaled(when), std::move(action));
+    if (!start_) {
+      before_start_.emplace_back(when, std::move(action));
+      return;
+    }
+    loop().run_at(*start_ + scaled(when), std::move(action));
   }
   reports::RunRecord& record() override { return record_; }
   const Scenario& scenario() const override { return scenario_; }
@@ -376,7 +409,72 @@ class RealRun final : public RealHost {
   };
 
   real::EventLoop& loop() { return driver_->loop(); }
+
+  // Starts the scenario clock (now is scenario time 0) and schedules what was asked for before it.
+  void start_clock(TimePoint deploy_began) {
+    start_ = loop().now();
+    deploy_real_ = *start_ - deploy_began;
+    record_.figures["real.deploy_seconds"] = std::chrono::duration<double>(deploy_real_).count();
+    for (auto& [when, action] : before_start_) loop().run_at(*start_ + scaled(when), std::move(action));
+    before_start_.clear();
+  }
+
+  // How late the driver's loop runs a timer, probed every kLagProbe: the figure real.driver_loop_max_lag_ms. The
+  // loop runs every request's deadline, so a stall in it (a blocking call) makes requests end late though
+  // nothing in the system was slow.
+  void watch_lag(TimePoint due) {
+    const Duration lag = loop().now() - due;
+    if (lag > lag_max_) {
+      lag_max_ = lag;
+      lag_max_at_ = scenario_now();
+    }
+    const TimePoint next = loop().now() + kLagProbe;
+    loop().run_at(next, [this, next] { watch_lag(next); });
+  }
   bool drained() const { return scenario_now() >= scenario_.duration && service_->all_ended(); }
+
+  // --- Admin calls, off the loop ------------------------------------------------------------------------------
+  // The driver's loop runs every request's deadline, so no Admin call (filters, link faults, skews, failing
+  // stores) may block it: each goes out in the client's async form and its outcome comes back to the loop as a
+  // posted function. Calls to one member go one at a time, in the order made (a cut and its heal must not
+  // cross); calls to different members overlap. Once the run ends (the inbox closed), outcomes are dropped.
+  struct AdminInbox {
+    std::mutex mutex;
+    real::EventLoop* loop = nullptr;  // nullptr once the run is ending
+  };
+  // A call starts one async Admin call on `admin`; its completion hands `reply` what to run on the loop.
+  using AdminReply = std::function<void(std::function<void()> on_loop)>;
+  using AdminCall = std::function<void(real::AdminClient& admin, AdminReply reply)>;
+
+  void admin_call(NodeId node, AdminCall call) {
+    std::deque<AdminCall>& queue = admin_queues_[node];
+    queue.push_back(std::move(call));
+    if (queue.size() == 1) start_admin_call(node);
+  }
+
+  void start_admin_call(NodeId node) {
+    // A channel per call: a cached one to a member killed and restarted since would be in reconnect backoff.
+    real::AdminClient admin(member(node)->endpoint(), auth_token(), admin_tls());
+    ++admin_in_flight_;
+    admin_queues_.at(node).front()(admin, [this, node, inbox = admin_inbox_](std::function<void()> on_loop) {
+      std::lock_guard lock(inbox->mutex);  // on a gRPC thread
+      if (inbox->loop == nullptr) return;
+      inbox->loop->post([this, node, on_loop = std::move(on_loop)] {
+        on_loop();
+        --admin_in_flight_;
+        std::deque<AdminCall>& queue = admin_queues_.at(node);
+        queue.pop_front();
+        if (!queue.empty()) start_admin_call(node);
+      });
+    });
+  }
+
+  // A member went down or stopped: the calls queued behind the one in flight are dropped (a restart or resume
+  // sends what the faults say then).
+  void drop_admin_calls(NodeId node) {
+    auto it = admin_queues_.find(node);
+    if (it != admin_queues_.end() && it->second.size() > 1) it->second.resize(1);
+  }
   // The group that runs `node`, or nullptr (a client node, or a node the service does not run on).
   Group* group_of(NodeId node) {
     for (Group& group : groups_) {
@@ -612,7 +710,11 @@ class RealRun final : public RealHost {
         if (step.fault.kind == FaultKind::kActorKill) break;
         active_[id] = Active{step.fault, record_.faults.size() - 1};
         announce(step.fault.label);
-        if (step.duration) at(step.at + *step.duration, [this, id] { heal(id); });
+        if (step.duration) {
+          at(step.at + *step.duration, [this, id, what = "heal " + step.fault.label] {
+            timed(what, [&] { heal(id); });
+          });
+        }
         break;
       }
       case ScheduledStep::Kind::kRestart:
@@ -632,6 +734,17 @@ class RealRun final : public RealHost {
         announce(step.text);
         break;
     }
+  }
+
+  // Runs a fault step or heal, timed: the loop runs nothing else meanwhile, so a slow one is a stall every
+  // request feels. The slowest is the figure real.fault_step_max_ms.
+  void timed(const std::string& what, const std::function<void()>& step) {
+    const TimePoint began = loop().now();
+    step();
+    const Duration took = loop().now() - began;
+    if (took <= step_max_) return;
+    step_max_ = took;
+    step_max_what_ = what;
   }
 
   std::vector<NodeId> fault_nodes(const Fault& fault) const {
@@ -738,28 +851,70 @@ class RealRun final : public RealHost {
   }
 
   void take_down(NodeId node) {
+    // kill -9 without waiting for the exit (tens of milliseconds under load, times every node of a storm).
+    if (starting_.erase(node) > 0) {  // killed again before it was ready: still down, its span goes on
+      group_of(node)->processes->kill9_no_wait(node);
+      return;
+    }
     if (!down_.insert(node).second) return;
     paused_.erase(node);
-    if (Group* group = group_of(node)) group->processes->kill9(node);
+    drop_admin_calls(node);
+    if (Group* group = group_of(node)) group->processes->kill9_no_wait(node);
     node_span_[node] = record_.node_spans.size();
     record_.node_spans.push_back(reports::NodeSpan{node, "down", to_ns(scenario_now()), std::nullopt});
   }
 
+  // Starts a crashed member again without holding the loop (a start takes a spawn, an exec and the member's
+  // own start-up: 100 ms and more on a loaded machine, which would make requests miss their deadlines): the
+  // process is spawned now, its log polled every kRestartPoll until the ready line; it is down until then, and
+  // up, with its faults sent again, from then.
   void bring_up(NodeId node) {
-    if (down_.erase(node) == 0) return;
-    if (Group* group = group_of(node)) {
-      if (Status started = group->processes->start(node); !started.ok()) {
-        record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), node, "note",
-                                                    "restart failed: " + started.error().message});
-      } else {
-        resync_member(node, /*restarted=*/true);
+    if (!down_.contains(node) || starting_.contains(node)) return;
+    Group* group = group_of(node);
+    if (group == nullptr) {
+      restarted(node, {});
+      return;
+    }
+    if (Status spawned = group->processes->spawn(node); !spawned.ok()) {
+      restarted(node, spawned);
+      return;
+    }
+    const uint64_t start = ++starts_;
+    starting_[node] = start;
+    poll_restart(node, start, loop().now());
+  }
+
+  void poll_restart(NodeId node, uint64_t start, TimePoint began) {
+    auto it = starting_.find(node);
+    if (it == starting_.end() || it->second != start) return;  // killed again meanwhile (take_down)
+    real::LocalCluster& processes = *group_of(node)->processes;
+    Result<bool> ready = processes.ready(node);
+    if (ready.ok() && !ready.value()) {
+      if (loop().now() - began < kRestartTimeout) {
+        loop().run_at(loop().now() + kRestartPoll, [this, node, start, began] { poll_restart(node, start, began); });
+        return;
       }
+      ready = processes.give_up_start(node, kRestartTimeout).error();
+    }
+    starting_.erase(it);
+    if (ready.ok()) restart_ready_max_ = std::max<Duration>(restart_ready_max_, loop().now() - began);
+    restarted(node, ready.ok() ? Status{} : Status(ready.error()));
+  }
+
+  // A restart has ended: the member is up again (a failed start is noted, and the node counted up, as before).
+  void restarted(NodeId node, const Status& started) {
+    down_.erase(node);
+    if (!started.ok()) {
+      note(node, "restart failed: " + started.error().message);
+    } else if (group_of(node) != nullptr) {
+      resync_member(node, /*restarted=*/true);
     }
     close_span(node);
   }
 
   void pause(NodeId node) {
     if (down_.contains(node) || !paused_.insert(node).second) return;
+    drop_admin_calls(node);
     if (Group* group = group_of(node)) group->processes->pause(node);
     node_span_[node] = record_.node_spans.size();
     record_.node_spans.push_back(reports::NodeSpan{node, "paused", to_ns(scenario_now()), std::nullopt});
@@ -793,6 +948,15 @@ class RealRun final : public RealHost {
   // with --netns (the filter never cuts the driver, whose one transport carries every client).
   using Pair = std::pair<NodeId, NodeId>;
 
+  // Every directed pair between `node` and each other member, both ways.
+  void add_both_ways(NodeId node, std::vector<Pair>& pairs) const {
+    for (NodeId peer : all_members()) {
+      if (peer == node) continue;
+      pairs.emplace_back(node, peer);
+      pairs.emplace_back(peer, node);
+    }
+  }
+
   std::vector<Pair> cut_pairs(const Fault& fault, std::set<NodeId>& not_members) {
     std::vector<Pair> pairs;
     if (fault.kind == FaultKind::kIsolate) {
@@ -805,11 +969,7 @@ class RealRun final : public RealHost {
           pairs.emplace_back(node, kDriverId);
           pairs.emplace_back(kDriverId, node);
         }
-        for (NodeId peer : all_members()) {
-          if (peer == node) continue;
-          pairs.emplace_back(node, peer);
-          pairs.emplace_back(peer, node);
-        }
+        add_both_ways(node, pairs);
       }
       return pairs;
     }
@@ -911,23 +1071,60 @@ class RealRun final : public RealHost {
 
   static std::string netns_name(NodeId node) { return node == kDriverId ? "hub" : netns_member(node); }
 
+  // A blackhole route made or removed by an `ip` command (a fork and exec: an isolate's eight held the loop
+  // 23 ms), so off the loop: one worker thread runs them in the order made and posts each outcome back.
   void kernel_route(const Pair& pair, bool on) {
-    const std::string from = netns_name(pair.first);
-    const std::string to = netns_name(pair.second);
-    if (on) {
-      if (Status s = netns_->cut(from, to); !s.ok()) {
-        note(kNoNode, "kernel cut failed: " + s.error().message);
-      } else {
-        ++kernel_routes_;
-      }
-    } else if (Status s = netns_->heal(from, to); !s.ok()) {
-      note(kNoNode, "kernel heal failed: " + s.error().message);
+    ++routes_pending_;
+    {
+      std::lock_guard lock(routes_mutex_);
+      route_jobs_.emplace_back(pair, on);
     }
+    routes_wake_.notify_one();
+    if (!route_thread_.joinable()) route_thread_ = std::thread([this] { run_routes(); });
+  }
+
+  // The route worker (its own thread): NetnsNetwork's cuts are touched only here until stop_routes().
+  void run_routes() {
+    for (;;) {
+      std::pair<Pair, bool> job;
+      {
+        std::unique_lock lock(routes_mutex_);
+        routes_wake_.wait(lock, [this] { return routes_stop_ || !route_jobs_.empty(); });
+        if (route_jobs_.empty()) return;
+        job = route_jobs_.front();
+        route_jobs_.pop_front();
+      }
+      const auto& [pair, on] = job;
+      const std::string from = netns_name(pair.first);
+      const std::string to = netns_name(pair.second);
+      const Status done = on ? netns_->cut(from, to) : netns_->heal(from, to);
+      std::lock_guard lock(admin_inbox_->mutex);
+      if (admin_inbox_->loop == nullptr) continue;
+      admin_inbox_->loop->post([this, on = on, done] {
+        --routes_pending_;
+        if (!done.ok()) {
+          note(kNoNode, std::string("kernel ") + (on ? "cut" : "heal") + " failed: " + done.error().message);
+        } else if (on) {
+          ++kernel_routes_;
+        }
+      });
+    }
+  }
+
+  // Lets the worker finish what is queued, then joins it.
+  void stop_routes() {
+    if (!route_thread_.joinable()) return;
+    {
+      std::lock_guard lock(routes_mutex_);
+      routes_stop_ = true;
+    }
+    routes_wake_.notify_one();
+    route_thread_.join();
   }
 
   // Brings member `at`'s transport filter for `peer` to what cuts_ says, through its Admin service, when it
   // differs from what `at` holds. A down or paused member is skipped (resync_member() catches it up later).
-  // Returns whether it sent one.
+  // Returns whether it sent one (queued: admin_call()).
   bool sync_filter(NodeId at, NodeId peer) {
     if (at == kDriverId || peer == kDriverId) return false;
     const real::ClusterMember* at_member = member(at);
@@ -936,13 +1133,14 @@ class RealRun final : public RealHost {
     auto held = filters_held_.find({at, peer});
     const std::pair<bool, bool> has = held == filters_held_.end() ? std::pair{false, false} : held->second;
     if (want == has) return false;
-    real::AdminClient admin(at_member->endpoint(), auth_token(), admin_tls());
-    const Status set = admin.set_filter(peer, want.first, want.second, std::chrono::seconds(1));
-    if (!set.ok()) {
-      record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), at, "note",
-                                                  "filter on " + at_member->name + " failed: " + set.error().message});
-      return false;
-    }
+    admin_call(at, [this, at, peer, want, name = at_member->name](real::AdminClient& admin, AdminReply reply) {
+      admin.set_filter_async(peer, want.first, want.second, kAdminTimeout, [this, at, name, reply](Status set) {
+        reply([this, at, name, set] {
+          if (!set.ok()) note(at, "filter on " + name + " failed: " + set.error().message);
+        });
+      });
+    });
+    // Held from now on as far as the driver is concerned: a failure is noted, and a restart resyncs anyway.
     if (want == std::pair{false, false}) {
       filters_held_.erase({at, peer});
     } else {
@@ -984,30 +1182,38 @@ class RealRun final : public RealHost {
   void push_member_faults(NodeId node, bool clock, bool storage) {
     const real::ClusterMember* m = member(node);
     if (m == nullptr || down_.contains(node) || paused_.contains(node)) return;
-    real::AdminClient admin(m->endpoint(), auth_token(), admin_tls());
+    using State = Result<real::MemberFaultState>;
     if (clock) {
       auto it = skews_.find(node);
       const Duration skew = it == skews_.end() ? Duration::zero() : scaled(it->second.back().second);
-      Result<real::MemberFaultState> set = admin.set_clock_skew(skew, std::chrono::seconds(1));
-      if (!set.ok()) {
-        note(node, "clock skew on " + m->name + " failed: " + set.error().message);
-      } else {
-        note(node, "clock skew on " + m->name + ": " + format_duration(set.value().clock_skew) +
-                       " of real time (its clock reads " +
-                       format_duration(std::chrono::round<std::chrono::milliseconds>(set.value().clock_now -
-                                                                                      set.value().loop_now)) +
-                       " off its loop)");
-      }
+      admin_call(node, [this, node, skew, name = m->name](real::AdminClient& admin, AdminReply reply) {
+        admin.set_clock_skew_async(skew, kAdminTimeout, [this, node, name, reply](State set) {
+          reply([this, node, name, set] {
+            if (!set.ok()) {
+              note(node, "clock skew on " + name + " failed: " + set.error().message);
+              return;
+            }
+            note(node, "clock skew on " + name + ": " + format_duration(set.value().clock_skew) +
+                           " of real time (its clock reads " +
+                           format_duration(round_ms(set.value().clock_now - set.value().loop_now)) + " off its loop)");
+          });
+        });
+      });
     }
     if (storage) {
       const bool failing = storage_failing_.contains(node);
-      Result<real::MemberFaultState> set = admin.set_storage_failing(failing, std::chrono::seconds(1));
-      if (!set.ok()) {
-        note(node, "storage failure on " + m->name + " failed: " + set.error().message);
-      } else {
-        note(node, std::string("state store of ") + m->name + (failing ? ": syncs fail" : ": syncs work again") +
-                       " (" + std::to_string(set.value().storage_failed_syncs) + " refused so far)");
-      }
+      admin_call(node, [this, node, failing, name = m->name](real::AdminClient& admin, AdminReply reply) {
+        admin.set_storage_failing_async(failing, kAdminTimeout, [this, node, failing, name, reply](State set) {
+          reply([this, node, failing, name, set] {
+            if (!set.ok()) {
+              note(node, "storage failure on " + name + " failed: " + set.error().message);
+              return;
+            }
+            note(node, std::string("state store of ") + name + (failing ? ": syncs fail" : ": syncs work again") +
+                           " (" + std::to_string(set.value().storage_failed_syncs) + " refused so far)");
+          });
+        });
+      });
     }
   }
 
@@ -1045,16 +1251,10 @@ class RealRun final : public RealHost {
   }
 
   // The (from, to) pairs a link fault acts on: from x to; for a slow node every link into and out of it.
-  std::vector<std::pair<NodeId, NodeId>> link_pairs(const Fault& fault) const {
-    std::vector<std::pair<NodeId, NodeId>> pairs;
+  std::vector<Pair> link_pairs(const Fault& fault) const {
+    std::vector<Pair> pairs;
     if (fault.kind == FaultKind::kSlowNode) {
-      for (NodeId slow : fault.nodes) {
-        for (NodeId other : all_members()) {
-          if (other == slow) continue;
-          pairs.emplace_back(slow, other);
-          pairs.emplace_back(other, slow);
-        }
-      }
+      for (NodeId slow : fault.nodes) add_both_ways(slow, pairs);
       return pairs;
     }
     for (NodeId from : fault.nodes) {
@@ -1123,18 +1323,22 @@ class RealRun final : public RealHost {
     combined.seed = Random(seed_).fork("real-link-faults", seed_id).next_u64();
     const real::ClusterMember* from_member = member(from);
     if (from_member == nullptr || down_.contains(from) || paused_.contains(from) || !is_member(to)) return;
-    real::AdminClient admin(from_member->endpoint(), auth_token(), admin_tls());
-    const Status set = admin.set_link_faults(to, combined, std::chrono::seconds(1));
-    if (!set.ok()) {
-      record_.notes.push_back(reports::TraceEntry{to_ns(scenario_now()), from, "note",
-                                                  "link faults on " + from_member->name + " failed: " +
-                                                      set.error().message});
-    }
+    admin_call(from, [this, from, to, combined, name = from_member->name](real::AdminClient& admin,
+                                                                          AdminReply reply) {
+      admin.set_link_faults_async(to, combined, kAdminTimeout, [this, from, name, reply](Status set) {
+        reply([this, from, name, set] {
+          if (!set.ok()) note(from, "link faults on " + name + " failed: " + set.error().message);
+        });
+      });
+    });
   }
 
   // --- End of run -----------------------------------------------------------------------------------------
   void finish() {
     heal_all();
+    // The heals' Admin calls and restarts run on the loop: let them end (each is bounded) before the count.
+    loop().run_until([this] { return admin_in_flight_ == 0 && starting_.empty() && routes_pending_ == 0; },
+                     kRestartTimeout);
     record_.requests.settle(TimePoint(scenario_now()), [this](NodeId client, int64_t from, int64_t to) {
       return record_.node_impaired(client, from, to);
     });
@@ -1169,7 +1373,19 @@ class RealRun final : public RealHost {
     record_.figures["real.messages_lost_by_link_fault"] = static_cast<double>(lost);
     record_.figures["real.messages_duplicated_by_link_fault"] = static_cast<double>(duplicated);
     record_.figures["real.time_scale"] = options_.time_scale;
+    record_.figures["real.driver_loop_max_lag_ms"] = std::chrono::duration<double, std::milli>(lag_max_).count();
+    record_.figures["real.restart_ready_max_ms"] =
+        std::chrono::duration<double, std::milli>(restart_ready_max_).count();
+    record_.figures["real.fault_step_max_ms"] = std::chrono::duration<double, std::milli>(step_max_).count();
+    if (step_max_ > Duration::zero()) {
+      note(kNoNode, "the slowest fault step held the driver's loop " +
+                        format_duration(std::chrono::round<std::chrono::microseconds>(step_max_)) + " (" +
+                        step_max_what_ + ")");
+    }
+    note(kNoNode, "the driver's loop ran a timer at most " + format_duration(round_ms(lag_max_)) +
+                      " (real time) late, at " + format_duration(round_ms(lag_max_at_)));
     if (netns_) {
+      stop_routes();
       if (Status healed = netns_->heal_all(); !healed.ok()) note(kNoNode, "kernel heal failed: " + healed.error().message);
       record_.figures["real.kernel_blackhole_routes"] = static_cast<double>(kernel_routes_);
     }
@@ -1190,6 +1406,12 @@ class RealRun final : public RealHost {
   std::string netns_launcher_;
   std::string netns_token_;
   uint64_t kernel_routes_ = 0;
+  std::thread route_thread_;  // runs kernel_route()'s `ip` commands (kernel_route(), run_routes())
+  std::mutex routes_mutex_;
+  std::condition_variable routes_wake_;
+  std::deque<std::pair<std::pair<NodeId, NodeId>, bool>> route_jobs_;  // (from, to), cut or heal; in order
+  bool routes_stop_ = false;
+  size_t routes_pending_ = 0;  // loop side: made, outcome not yet posted back
   std::unique_ptr<sim::World> plan_world_;  // the topology: the fault plan, and the backbone model of cuts
   std::map<std::pair<NodeId, NodeId>, int> cuts_;  // directed member pair (kDriverId: the hub) -> faults cutting it
   std::set<std::pair<NodeId, NodeId>> backbone_cuts_;  // the pairs the backbone model cannot route now
@@ -1204,9 +1426,21 @@ class RealRun final : public RealHost {
   std::unique_ptr<real::MemberProcess> driver_;
   std::vector<std::unique_ptr<runtime::RuntimeClient>> group_clients_;  // [0] unused: the driver's own client
   std::vector<std::unique_ptr<StreamDriver>> streams_;
-  TimePoint start_{};
+  std::optional<TimePoint> start_;  // the loop time of scenario time 0: set once the service is deployed
+  Duration deploy_real_{};           // how long the deploy took, in real time
+  std::vector<std::pair<Duration, std::function<void()>>> before_start_;  // at() calls made while deploying
+  Duration lag_max_{};     // the driver loop's worst lateness (real time), and when (scenario time)
+  Duration lag_max_at_{};
   uint64_t fault_ids_ = 0;
   std::map<uint64_t, Active> active_;
+  std::shared_ptr<AdminInbox> admin_inbox_ = std::make_shared<AdminInbox>();  // shared with gRPC's threads
+  std::map<NodeId, std::deque<AdminCall>> admin_queues_;  // member -> its calls; the front one is in flight
+  size_t admin_in_flight_ = 0;
+  std::map<NodeId, uint64_t> starting_;  // members restarting (still in down_) -> which start (starts_)
+  uint64_t starts_ = 0;
+  Duration restart_ready_max_{};  // the longest restart, spawn to ready line (real time)
+  Duration step_max_{};           // the longest apply() of a scheduled step (real time), and which
+  std::string step_max_what_;
   std::set<NodeId> down_;
   std::set<NodeId> paused_;
   std::map<NodeId, size_t> node_span_;

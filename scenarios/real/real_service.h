@@ -10,6 +10,8 @@
 // - RealHost is the run: the driver process (its loop runs every coroutine), a RuntimeClient per group, the
 //   time scale (scenario seconds per real second: scaled() turns a scenario duration into a real one,
 //   scenario_now() reads the run's clock in scenario time), the record, and what the faults did to each node.
+// - Scenario time 0 is when deploy() returned: during deploy() scenario_now() reads 0 and at() only queues the
+//   action, which is scheduled once the clock starts (so a deploy's blocking time never eats scenario time).
 #pragma once
 
 #include <functional>

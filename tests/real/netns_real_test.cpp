@@ -26,6 +26,7 @@
 #include "real_backend/netns.h"
 #include "scenarios/library.h"
 #include "tests/real/real_fixture.h"
+#include "tests/real/support/temp_dir.h"
 
 namespace tandem::real {
 namespace {
@@ -206,14 +207,8 @@ TEST_CASE("netns: a blackhole route cuts a node from its head in the kernel, and
   REQUIRE(created.ok());
   NetnsNetwork& net = *created.value();
 
-  const std::string dir = testing::make_temp_dir("netns");
-  struct RemoveDir {
-    std::string dir;
-    ~RemoveDir() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } remove_dir{dir};
+  const tandem::testing::TempDir temp_dir("netns", "/tmp");  // removed at the end
+  const std::string& dir = temp_dir.path();
   std::filesystem::create_directories(dir + "/state");
 
   // Members listen on their namespace addresses: not loopback, so the file allows remote and sets a token.
@@ -370,14 +365,9 @@ CliRun run_cli(const std::string& dir, const std::vector<std::string>& args, std
 
 TEST_CASE("netns: tandem run --world real --netns makes isolate and partition with the kernel, checks hold",
           "[real][netns]") {
-  const std::string dir = testing::make_temp_dir("netns-run");
-  struct RemoveDir {
-    std::string dir;
-    ~RemoveDir() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } remove_dir{dir};
+  // Under /tmp, which the unprivileged run below can reach; removed at the end.
+  const tandem::testing::TempDir temp_dir("netns-run", "/tmp");
+  const std::string& dir = temp_dir.path();
   ::chmod(dir.c_str(), 0777);  // the unprivileged run below writes here too
 
   // scenarios/real/fanout-node-kill.json with a worker isolated for 3 s and a 1 s partition worker1 | head0
@@ -456,14 +446,8 @@ TEST_CASE("netns: a cluster's network outage and a WAN cut become blackhole rout
     return;
   }
   probe = make_error(Errc::kCancelled, "released");  // deletes the probe's namespaces
-  const std::string dir = testing::make_temp_dir("netns-backbone");
-  struct RemoveDir {
-    std::string dir;
-    ~RemoveDir() {
-      std::error_code ignored;
-      std::filesystem::remove_all(dir, ignored);
-    }
-  } remove_dir{dir};
+  const tandem::testing::TempDir temp_dir("netns-backbone", "/tmp");  // removed at the end
+  const std::string& dir = temp_dir.path();
   // An AutoML service on 4 member processes: head and 2 GPU workers in dc-a (east), one in dc-b (west); a client
   // in dc-c (south), so the WAN cut east - west alone is routed around through south, as in sim.
   {

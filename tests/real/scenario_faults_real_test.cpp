@@ -44,13 +44,7 @@ std::string automl_scenario(const std::string& events) {
 })";
 }
 
-
-// The notes of the run, in order, one per line (for INFO and for finding what was applied).
-std::string notes_of(const reports::RunRecord& record) {
-  std::string all;
-  for (const reports::TraceEntry& note : record.notes) all += note.detail + "\n";
-  return all;
-}
+using testing::notes_of;
 
 void check_all_pass(const RunResult& run) {
   const reports::RequestTotals totals = run.record.requests.totals();

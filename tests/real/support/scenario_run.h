@@ -22,6 +22,13 @@ inline Scenario load_or_fail(LoadResult loaded) {
 inline Scenario load_text(const std::string& text) { return load_or_fail(load_scenario_text(text)); }
 inline Scenario load_file(const std::string& path) { return load_or_fail(load_scenario_file(path)); }
 
+// The notes of a run, in order, one per line (for INFO and for finding what was applied).
+inline std::string notes_of(const reports::RunRecord& record) {
+  std::string all;
+  for (const reports::TraceEntry& note : record.notes) all += note.detail + "\n";
+  return all;
+}
+
 // `tandem run --world real` in-process, with the CLI binary built beside the tests as the members' program.
 inline Result<RunResult> run_real(const Scenario& scenario, double time_scale, const char* tag) {
   const std::string dir = real::testing::make_temp_dir(tag);
