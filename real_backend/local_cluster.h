@@ -50,7 +50,8 @@ struct LoopbackClusterOptions {
 // A cluster file on 127.0.0.1 with free ports; node i gets the label {"node": "n<i>"}.
 Result<ClusterFile> make_loopback_cluster(const std::string& work_dir, const LoopbackClusterOptions& options);
 
-// A free TCP port on 127.0.0.1 (bound and released; the kernel will not hand it out again at once).
+// A free TCP port on 127.0.0.1 outside the kernel's ephemeral range (so no outgoing connection takes it before
+// its member binds it), different from the last picks of this process.
 Result<uint16_t> free_loopback_port();
 
 class LocalCluster {
@@ -77,6 +78,7 @@ class LocalCluster {
   void stop_all();
 
   bool running(NodeId member) const;
+  std::optional<pid_t> pid(NodeId member) const;  // while running
   const ClusterFile& cluster() const { return cluster_; }
   std::string cluster_path() const { return work_dir_ + "/cluster.json"; }
   std::string log_path(NodeId member) const;

@@ -8,6 +8,7 @@
 #include <random>
 #include <thread>
 
+#include "real_backend/crash_report.h"
 #include "real_backend/metrics_http.h"
 #include "real_backend/net/event_loop.h"
 #include "real_backend/net/grpc_transport.h"
@@ -160,6 +161,7 @@ int run_daemon(const ClusterFile& cluster, NodeId self, MemberOptions options) {
   ::signal(SIGPIPE, SIG_IGN);
 
   MemberProcess process(cluster, self, options);
+  install_crash_report(std::string("tandem ") + to_string(process.member().role) + " " + process.member().name);
   if (Status started = process.start(); !started.ok()) {
     std::fprintf(stderr, "tandem %s: %s\n", to_string(process.member().role), started.error().message.c_str());
     return 1;

@@ -4,6 +4,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <set>
 
 #include "core/apps/automl/checkpoint.h"
 #include "core/apps/automl/service.h"
@@ -58,6 +59,24 @@ NodeId trainer_node(RealCluster& c, const std::string& job) {
   INFO("actors: " << seen);
   REQUIRE(found);
   return node;
+}
+
+TEST_CASE("Loopback ports for members: outside the ephemeral range, bindable, and never the same twice in a row") {
+  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
+  uint32_t first = 32768;
+  uint32_t last = 60999;
+  range >> first >> last;
+  std::set<uint16_t> picked;
+  for (int i = 0; i < 200; ++i) {
+    const Result<uint16_t> pick = free_loopback_port();
+    REQUIRE(pick.ok());
+    const uint16_t port = pick.value();
+    INFO("port " << port << ", ephemeral range " << first << "-" << last);
+    CHECK((port < first || port > last));
+    CHECK(port >= 10000);
+    picked.insert(port);
+  }
+  CHECK(picked.size() == 200);
 }
 
 TEST_CASE("Real cluster: the AutoML service runs end to end on a head and three node processes") {
