@@ -98,6 +98,9 @@ CheckResult check_determinism(uint64_t first, std::optional<uint64_t> second);
 
 // Exact percentile (0..100) of a sample by the nearest-rank method; 0 when empty.
 int64_t percentile_of(std::vector<int64_t> values, double percentile);
+// The same, without a copy, for a sample sorted ascending (a settled RequestLog's latencies); an unsorted one
+// is answered from a copy.
+int64_t percentile_of_sorted(const std::vector<int64_t>& sorted, double percentile);
 
 // Every check passed or (unless `strict`) was not evaluated.
 bool all_hold(const std::vector<CheckResult>& checks, bool strict = false);

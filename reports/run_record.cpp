@@ -130,6 +130,7 @@ void RequestLog::settle(TimePoint end_of_run, const std::function<bool(NodeId, i
     example(request, std::nullopt, "lost: no reply and no error by the end of the run");
   }
   in_flight_.clear();
+  std::sort(latencies_ns_.begin(), latencies_ns_.end());
 }
 
 std::vector<NodeSpan> node_spans_from_trace(const std::vector<TraceEntry>& entries) {

@@ -97,7 +97,8 @@ class RequestLog {
   Duration chart_bucket() const { return chart_bucket_; }
   const std::vector<SeriesBucket>& series() const { return series_; }
   const std::vector<metrics::Histogram>& chart_latency_ms() const { return chart_latency_ms_; }
-  // Latencies (ns) of successful requests, in completion order.
+  // Latencies (ns) of successful requests: in completion order while the run goes, sorted ascending once
+  // settle() ran (sorted once there, because every report and check reads percentiles of them).
   const std::vector<int64_t>& success_latencies_ns() const { return latencies_ns_; }
   const std::vector<RequestExample>& examples() const { return examples_; }
 

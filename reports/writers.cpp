@@ -102,15 +102,9 @@ std::string verdict_line(const Report& report) {
 }
 
 Json latency_summary_ms(const RunRecord& record) {
-  const std::vector<int64_t>& latencies = record.requests.success_latencies_ns();
-  if (latencies.empty()) return nullptr;
-  std::vector<int64_t> sorted = latencies;
-  std::sort(sorted.begin(), sorted.end());
-  auto at = [&](double percentile) {
-    const double rank = std::ceil(percentile / 100.0 * static_cast<double>(sorted.size()));
-    const size_t index = std::min(sorted.size() - 1, static_cast<size_t>(std::max(1.0, rank)) - 1);
-    return static_cast<double>(sorted[index]) / 1e6;
-  };
+  const std::vector<int64_t>& sorted = record.requests.success_latencies_ns();  // sorted once settled
+  if (sorted.empty()) return nullptr;
+  auto at = [&](double percentile) { return static_cast<double>(percentile_of_sorted(sorted, percentile)) / 1e6; };
   double sum = 0;
   for (int64_t value : sorted) sum += static_cast<double>(value);
   return {{"p50", at(50)},     {"p90", at(90)},  {"p99", at(99)},

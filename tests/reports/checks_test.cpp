@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "reports/serving_checks.h"
+#include "reports/writers.h"
 
 namespace tandem::reports {
 namespace {
@@ -157,6 +158,35 @@ TEST_CASE("Checks: latency percentiles are exact over successful requests") {
   settle(record);
   CHECK(check_latency(record, {{50, std::chrono::milliseconds(5)}}).status == CheckStatus::kPass);
   CHECK(check_latency(record, {{50, std::chrono::milliseconds(4)}}).status == CheckStatus::kFail);
+}
+
+TEST_CASE("Checks: settle() sorts the success latencies once; percentiles read sorted or not agree") {
+  RunRecord record = empty_record();
+  // Latencies 9, 1, 7, 3, 5 ms (completion order), and one failure, which has no latency.
+  int64_t start_ms = 0;
+  for (int64_t latency_ms : {9, 1, 7, 3, 5}) {
+    const auto id = record.requests.begin(0, 0, at_ms(start_ms), std::chrono::milliseconds(200));
+    record.requests.end(id, Errc::kOk, at_ms(start_ms + latency_ms), 1);
+    start_ms += 10;
+  }
+  record.requests.end(record.requests.begin(0, 0, at_ms(100), std::chrono::milliseconds(200)), Errc::kTimeout,
+                      at_ms(300), 1);
+  const std::vector<int64_t> ms = {1'000'000, 3'000'000, 5'000'000, 7'000'000, 9'000'000};
+  const std::vector<int64_t> completion_order = {9'000'000, 1'000'000, 7'000'000, 3'000'000, 5'000'000};
+  CHECK(record.requests.success_latencies_ns() == completion_order);
+  for (double p : {1.0, 20.0, 50.0, 90.0, 100.0}) {
+    INFO("p" << p);
+    CHECK(percentile_of_sorted(completion_order, p) == percentile_of(completion_order, p));  // unsorted: copied
+    CHECK(percentile_of_sorted(ms, p) == percentile_of(completion_order, p));
+  }
+  settle(record);
+  CHECK(record.requests.success_latencies_ns() == ms);
+  CHECK(percentile_of_sorted(record.requests.success_latencies_ns(), 50) == 5'000'000);
+  const nlohmann::json summary = latency_summary_ms(record);
+  CHECK(summary["p50"] == 5.0);
+  CHECK(summary["p90"] == 9.0);
+  CHECK(summary["max"] == 9.0);
+  CHECK(summary["mean"] == 5.0);
 }
 
 TEST_CASE("Checks: the determinism check compares two trace hashes") {
