@@ -160,7 +160,7 @@ TEST_CASE("Checks: latency percentiles are exact over successful requests") {
   CHECK(check_latency(record, {{50, std::chrono::milliseconds(4)}}).status == CheckStatus::kFail);
 }
 
-TEST_CASE("Checks: settle() sorts the success latencies once; percentiles read sorted or not agree") {
+TEST_CASE("Checks: settle() sorts the success latencies once, and percentiles read sorted or not agree") {
   RunRecord record = empty_record();
   // Latencies 9, 1, 7, 3, 5 ms (completion order), and one failure, which has no latency.
   int64_t start_ms = 0;
