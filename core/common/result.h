@@ -46,6 +46,8 @@ template <typename T>
 class [[nodiscard]] Result {
  public:
   Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  // A value-initialised T, to be filled in place (decoders: no move of a finished value into the Result).
+  explicit Result(std::in_place_t) : state_(std::in_place_index<0>) {}
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {
     TANDEM_CHECK(std::get<1>(state_).code != Errc::kOk, "an Error must not carry kOk");
   }

@@ -541,16 +541,16 @@ Bytes encode(const T& value) {
 }
 
 // Decodes exactly one value that spans all of `bytes`.
+// (Decoded in place and returned by one name, so the value is never moved: a decoded message's strings were
+// moved twice each on the way out, measurable per request.)
 template <typename T>
 Result<T> decode(std::string_view bytes) {
+  Result<T> result(std::in_place);
   Decoder decoder(bytes);
-  T value{};
-  if (!decode_value(decoder, value)) return decoder.error();
-  if (!decoder.at_end()) {
-    decoder.fail("the end of the input (trailing bytes)");
-    return decoder.error();
-  }
-  return value;
+  const bool decoded = decode_value(decoder, result.value());
+  if (decoded && !decoder.at_end()) decoder.fail("the end of the input (trailing bytes)");
+  if (!decoded || !decoder.ok()) result = decoder.error();
+  return result;
 }
 
 // Call arguments: a record of the arguments in order.
@@ -577,22 +577,24 @@ bool decode_args_into(Decoder& decoder, Tuple& out, std::index_sequence<I...>) {
 }  // namespace detail
 
 // Decodes call arguments into a tuple of the parameter types; the argument count must match exactly.
+// (In place and returned by one name, like decode().)
 template <typename... Args>
 Result<std::tuple<Args...>> decode_args(std::string_view bytes) {
+  Result<std::tuple<Args...>> result(std::in_place);
   Decoder decoder(bytes);
-  std::tuple<Args...> out{};
   uint64_t count = 0;
-  if (!decoder.read_record(count)) return decoder.error();
-  if (count != sizeof...(Args)) {
-    return Error{Errc::kInvalidArgument, "expected " + std::to_string(sizeof...(Args)) + " argument" +
-                                             (sizeof...(Args) == 1 ? "" : "s") + ", got " + std::to_string(count)};
-  }
-  if (!detail::decode_args_into(decoder, out, std::index_sequence_for<Args...>{})) return decoder.error();
-  if (!decoder.at_end()) {
+  if (!decoder.read_record(count)) {
+    result = decoder.error();
+  } else if (count != sizeof...(Args)) {
+    result = Error{Errc::kInvalidArgument, "expected " + std::to_string(sizeof...(Args)) + " argument" +
+                                               (sizeof...(Args) == 1 ? "" : "s") + ", got " + std::to_string(count)};
+  } else if (!detail::decode_args_into(decoder, result.value(), std::index_sequence_for<Args...>{})) {
+    result = decoder.error();
+  } else if (!decoder.at_end()) {
     decoder.fail("the end of the arguments (trailing bytes)");
-    return decoder.error();
+    result = decoder.error();
   }
-  return out;
+  return result;
 }
 
 }  // namespace tandem::runtime
