@@ -1,74 +1,22 @@
 #include "real_backend/local_cluster.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <deque>
 #include <fstream>
-#include <random>
 #include <thread>
 #include <vector>
 
 #include "real_backend/crash_report.h"
 
 namespace tandem::real {
-namespace {
-
-// The kernel's ephemeral port range, [first, last]; Linux's default when it cannot be read.
-std::pair<uint32_t, uint32_t> ephemeral_port_range() {
-  std::ifstream in("/proc/sys/net/ipv4/ip_local_port_range");
-  uint32_t first = 0;
-  uint32_t last = 0;
-  if (in >> first >> last && first <= last && last <= 65535) return {first, last};
-  return {32768, 60999};
-}
-
-bool bindable_on_loopback(uint16_t port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(port);
-  // No SO_REUSEADDR: a port with a connection still in TIME_WAIT counts as taken.
-  const bool bound = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
-  ::close(fd);
-  return bound;
-}
-
-}  // namespace
-
-Result<uint16_t> free_loopback_port() {
-  // Ports 10000..65535 outside the ephemeral range, walked from a random place. A port from inside that range
-  // (the kernel's pick for a bind to port 0) can be taken, between the pick and the member's own bind, as the
-  // source port of any outgoing connection: members already up dial those not yet up every few milliseconds,
-  // so a start failed now and then with "address already in use".
-  constexpr uint32_t kLowest = 10000;
-  const auto [ephemeral_first, ephemeral_last] = ephemeral_port_range();
-  const uint32_t below = ephemeral_first > kLowest ? ephemeral_first - kLowest : 0;  // kLowest..first-1
-  const uint32_t above = 65535 - std::max(ephemeral_last, kLowest - 1);           // last+1..65535
-  const uint32_t span = below + above;
-  if (span == 0) return make_error(Errc::kUnavailable, "no loopback port outside the ephemeral range");
-  // One walk per process, so consecutive picks differ even before anything binds them.
-  static std::atomic<uint32_t> next{std::random_device{}()};
-  for (uint32_t tried = 0; tried < span && tried < 4096; ++tried) {
-    const uint32_t index = next.fetch_add(1) % span;
-    const uint32_t port = index < below ? kLowest + index : std::max(ephemeral_last, kLowest - 1) + 1 + (index - below);
-    if (bindable_on_loopback(static_cast<uint16_t>(port))) return static_cast<uint16_t>(port);
-  }
-  return make_error(Errc::kUnavailable, "no free loopback port outside the ephemeral range " +
-                                            std::to_string(ephemeral_first) + "-" + std::to_string(ephemeral_last));
-}
 
 Result<ClusterFile> make_loopback_cluster(const std::string& work_dir, const LoopbackClusterOptions& options) {
   ClusterFile cluster;

@@ -31,6 +31,7 @@
 #include "core/common/result.h"
 #include "core/env/time.h"
 #include "real_backend/cluster_file.h"
+#include "real_backend/loopback_port.h"  // free_loopback_port()
 
 namespace tandem::real {
 
@@ -49,10 +50,6 @@ struct LoopbackClusterOptions {
 
 // A cluster file on 127.0.0.1 with free ports; node i gets the label {"node": "n<i>"}.
 Result<ClusterFile> make_loopback_cluster(const std::string& work_dir, const LoopbackClusterOptions& options);
-
-// A free TCP port on 127.0.0.1 outside the kernel's ephemeral range (so no outgoing connection takes it before
-// its member binds it), different from the last picks of this process.
-Result<uint16_t> free_loopback_port();
 
 class LocalCluster {
  public:

@@ -1,6 +1,6 @@
 // ServerProcess: one state-store server (redis-server, mariadbd) run by a test as a child process, plus
-// the helpers the fixtures share: finding a binary, picking a free loopback port, waiting (bounded) until
-// a port answers.
+// the helpers the fixtures share: finding a binary, starting on a free loopback port (real_backend/loopback_port.h),
+// waiting (bounded) until a port answers.
 //
 // Lifecycle:  stopped ──start()──> running ──kill_hard() (SIGKILL + reap)──> stopped ──start()──> ...
 // The child gets PR_SET_PDEATHSIG=SIGKILL, so a test process that dies never leaves a server behind, and its
@@ -27,6 +27,8 @@
 #include <thread>
 #include <vector>
 
+#include "real_backend/loopback_port.h"
+
 namespace tandem::testing {
 
 // The absolute path of `name` in $PATH or the usual Debian directories, or "" when it is not installed.
@@ -41,22 +43,6 @@ inline std::string find_binary(const std::string& name) {
     if (!dir.empty() && ::access(candidate.c_str(), X_OK) == 0) return candidate;
   }
   return "";
-}
-
-// A loopback port nothing listens on right now (the kernel's pick for an ephemeral bind).
-inline uint16_t free_loopback_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("cannot create a socket to find a free port");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  ::close(fd);
-  if (!ok) throw std::runtime_error("cannot bind a loopback socket to find a free port");
-  return ntohs(address.sin_port);
 }
 
 // Connects to 127.0.0.1:port, sends `request` (may be empty) and returns what the server sends first ("" when
@@ -95,12 +81,14 @@ inline std::string log_tail(const std::string& path, size_t max_lines = 15) {
 }
 
 // Runs `start(port)` on a fresh free port, up to kPortAttempts times: another process may bind the port
-// between free_loopback_port() and the server's own bind. Returns the port that worked, or rethrows.
+// between real::free_loopback_port() and the server's own bind. Returns the port that worked, or rethrows.
 inline constexpr int kPortAttempts = 3;
 template <typename Start>
 uint16_t start_on_free_port(Start start) {
   for (int attempt = 1;; ++attempt) {
-    const uint16_t port = free_loopback_port();
+    const Result<uint16_t> picked = real::free_loopback_port();
+    if (!picked.ok()) throw std::runtime_error("cannot find a free loopback port: " + picked.error().message);
+    const uint16_t port = picked.value();
     try {
       start(port);
       return port;
