@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -22,23 +23,23 @@ void write_text(const char* text) {
 }
 
 void on_fatal_signal(int signal_number) {
-  char number[12];
-  int length = 0;
-  for (int value = signal_number; length == 0 || value > 0; value /= 10) number[length++] = '0' + value % 10;
   char digits[12];
-  for (int i = 0; i < length; ++i) digits[i] = number[length - 1 - i];
-  digits[length] = '\0';
+  char* first = digits + sizeof digits - 1;  // filled from the end
+  *first = '\0';
+  for (int value = signal_number; first == digits + sizeof digits - 1 || value > 0; value /= 10) {
+    *--first = static_cast<char>('0' + value % 10);
+  }
   write_text(g_who);
   write_text(": fatal signal ");
-  write_text(digits);
+  write_text(first);
   write_text(" (");
   write_text(sigabbrev_np(signal_number) != nullptr ? sigabbrev_np(signal_number) : "?");
   write_text("); stack:\n");
   void* frames[64];
   const int depth = ::backtrace(frames, static_cast<int>(std::size(frames)));
   ::backtrace_symbols_fd(frames, depth, STDERR_FILENO);
-  // Die of the same signal, so whoever waits for this process learns what killed it.
-  ::signal(signal_number, SIG_DFL);
+  // Die of the same signal, so whoever waits for this process learns what killed it (SA_RESETHAND has put the
+  // default action back; the signal is blocked until the handler returns, then delivered).
   ::raise(signal_number);
 }
 

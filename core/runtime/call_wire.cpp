@@ -77,11 +77,11 @@ bool CallWireReader::call_result_slow() {
                                     std::to_string(remaining()) + " (truncated)");
   }
   const char* at = input_.data() + position_;
-  if (static_cast<uint8_t>(at[20]) > static_cast<uint8_t>(CallOutcome::kLost)) {
+  if (!codec_valid(static_cast<CallOutcome>(static_cast<uint8_t>(at[20])))) {
     return fail("call results",
                 "a call outcome this program defines, found " + std::to_string(static_cast<uint8_t>(at[20])));
   }
-  if (static_cast<uint8_t>(at[21]) > static_cast<uint8_t>(Errc::kInternal)) {
+  if (!codec_valid(static_cast<Errc>(static_cast<uint8_t>(at[21])))) {
     return fail("call results",
                 "an error code this program defines, found " + std::to_string(static_cast<uint8_t>(at[21])));
   }

@@ -29,6 +29,7 @@
 #include <cstring>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "core/common/result.h"
 #include "core/runtime/protocol.h"
@@ -42,6 +43,14 @@ inline constexpr size_t kCallResultsHeaderBytes = 1 + 4;
 inline constexpr size_t kCallEntryFixedBytes = 8 + 8 + 8 + 4 + 4 + 4;
 inline constexpr size_t kCallResultFixedBytes = 8 + 8 + 4 + 1 + 1 + 4 + 4;
 inline constexpr size_t kMaxRetainedWriterBytes = size_t{64} << 10;  // a larger buffer is freed after its message
+
+// Byte order for a big-endian host (on little-endian ones the layout is the native one and nothing swaps).
+constexpr uint64_t wire_byteswap64(uint64_t value) {
+  uint64_t swapped = 0;
+  for (int i = 0; i < 8; ++i) swapped = (swapped << 8) | ((value >> (8 * i)) & 0xff);
+  return swapped;
+}
+constexpr uint32_t wire_byteswap32(uint32_t value) { return static_cast<uint32_t>(wire_byteswap64(value) >> 32); }
 
 // Writes one message: a header, then entries (or results), each through a cursor into a buffer grown ahead
 // (one capacity check per entry). The count in the header is filled in by take().
@@ -57,10 +66,16 @@ class WireWriter {
   Bytes take() {
     if (size_ == 0) return Bytes();
     put32(out_.data() + 1, count_);
-    Bytes message(out_.data(), size_);
+    Bytes message;
+    if (out_.size() > kMaxRetainedWriterBytes) {  // not kept: hand the buffer itself over
+      out_.resize(size_);
+      message = std::move(out_);
+      out_ = Bytes();
+    } else {
+      message.assign(out_.data(), size_);
+    }
     size_ = 0;
     count_ = 0;
-    if (out_.size() > kMaxRetainedWriterBytes) Bytes().swap(out_);
     return message;
   }
 
@@ -119,13 +134,12 @@ class WireWriter {
   void grow(size_t bytes);
   static uint32_t length32(size_t length);
   static char* put64(char* at, uint64_t value) {
-    if constexpr (std::endian::native != std::endian::little) value = byteswap64(value);
+    if constexpr (std::endian::native != std::endian::little) value = wire_byteswap64(value);
     std::memcpy(at, &value, 8);
     return at + 8;
   }
   static char* put32(char* at, uint32_t value) {
-    if constexpr (std::endian::native != std::endian::little)
-      value = static_cast<uint32_t>(byteswap64(value) >> 32);
+    if constexpr (std::endian::native != std::endian::little) value = wire_byteswap32(value);
     std::memcpy(at, &value, 4);
     return at + 4;
   }
@@ -133,12 +147,6 @@ class WireWriter {
     if (!bytes.empty()) std::memcpy(at, bytes.data(), bytes.size());
     return at + bytes.size();
   }
-  static uint64_t byteswap64(uint64_t value) {
-    uint64_t swapped = 0;
-    for (int i = 0; i < 8; ++i) swapped = (swapped << 8) | ((value >> (8 * i)) & 0xff);
-    return swapped;
-  }
-
   Bytes out_;
   size_t size_ = 0;
   uint32_t count_ = 0;
@@ -181,8 +189,7 @@ class CallWireReader {
       const auto code = static_cast<uint8_t>(at[21]);
       const uint64_t message = get32(at + 22);
       const uint64_t value = get32(at + 26);
-      if (outcome <= static_cast<uint8_t>(CallOutcome::kLost) &&
-          code <= static_cast<uint8_t>(Errc::kInternal) &&
+      if (codec_valid(static_cast<CallOutcome>(outcome)) && codec_valid(static_cast<Errc>(code)) &&
           message + value <= remaining() - kCallResultFixedBytes) {
         result.actor = get64(at);
         result.sequence = get64(at + 8);
@@ -201,7 +208,6 @@ class CallWireReader {
 
   // Every counted entry was read (or the header was not).
   bool at_end() const { return left_ == 0; }
-  size_t offset() const { return position_; }
   // Why the last read failed: kInvalidArgument, "undecodable call batch at offset N: expected ...".
   const Error& error() const { return error_; }
 
@@ -219,19 +225,13 @@ class CallWireReader {
   static uint64_t get64(const char* at) {
     uint64_t value = 0;
     std::memcpy(&value, at, 8);
-    if constexpr (std::endian::native != std::endian::little) {
-      uint64_t swapped = 0;
-      for (int i = 0; i < 8; ++i) swapped = (swapped << 8) | ((value >> (8 * i)) & 0xff);
-      value = swapped;
-    }
+    if constexpr (std::endian::native != std::endian::little) value = wire_byteswap64(value);
     return value;
   }
   static uint32_t get32(const char* at) {
     uint32_t value = 0;
     std::memcpy(&value, at, 4);
-    if constexpr (std::endian::native != std::endian::little) {
-      value = ((value & 0xff) << 24) | ((value & 0xff00) << 8) | ((value >> 8) & 0xff00) | (value >> 24);
-    }
+    if constexpr (std::endian::native != std::endian::little) value = wire_byteswap32(value);
     return value;
   }
 

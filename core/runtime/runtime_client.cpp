@@ -59,7 +59,7 @@ struct RuntimeClient::ActorSubmitter {
 struct RuntimeClient::OutBatch {
   NodeId node = kNoNode;
   NodeInstance instance = 0;
-  protocol::WireWriter writer;      // the kCallBatch message (protocol/call_wire.h)
+  protocol::WireWriter writer;      // the kCallBatch message (call_wire.h)
   std::vector<PendingCall*> calls;  // held by their submitters' inflight lists until the batch is posted
 };
 

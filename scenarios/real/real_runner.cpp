@@ -470,10 +470,14 @@ class RealRun final : public RealHost {
   }
 
   // A member went down or stopped: the calls queued behind the one in flight are dropped (a restart or resume
-  // sends what the faults say then).
+  // sends what the faults say then; filters_held_ already counted any filter among them as set, so the member's
+  // filters are marked unsure and a resume sends them all).
   void drop_admin_calls(NodeId node) {
     auto it = admin_queues_.find(node);
-    if (it != admin_queues_.end() && it->second.size() > 1) it->second.resize(1);
+    if (it != admin_queues_.end() && it->second.size() > 1) {
+      it->second.resize(1);
+      filters_unsure_.insert(node);
+    }
   }
   // The group that runs `node`, or nullptr (a client node, or a node the service does not run on).
   Group* group_of(NodeId node) {
@@ -1124,23 +1128,26 @@ class RealRun final : public RealHost {
 
   // Brings member `at`'s transport filter for `peer` to what cuts_ says, through its Admin service, when it
   // differs from what `at` holds. A down or paused member is skipped (resync_member() catches it up later).
-  // Returns whether it sent one (queued: admin_call()).
-  bool sync_filter(NodeId at, NodeId peer) {
+  // Returns whether it sent one (queued: admin_call()). `force` sends it even when filters_held_ says `at` has it.
+  bool sync_filter(NodeId at, NodeId peer, bool force = false) {
     if (at == kDriverId || peer == kDriverId) return false;
     const real::ClusterMember* at_member = member(at);
     if (at_member == nullptr || down_.contains(at) || paused_.contains(at)) return false;
     const std::pair<bool, bool> want{cut(at, peer), cut(peer, at)};  // (drop outgoing, drop incoming)
     auto held = filters_held_.find({at, peer});
     const std::pair<bool, bool> has = held == filters_held_.end() ? std::pair{false, false} : held->second;
-    if (want == has) return false;
+    if (want == has && !force) return false;
     admin_call(at, [this, at, peer, want, name = at_member->name](real::AdminClient& admin, AdminReply reply) {
       admin.set_filter_async(peer, want.first, want.second, kAdminTimeout, [this, at, name, reply](Status set) {
         reply([this, at, name, set] {
-          if (!set.ok()) note(at, "filter on " + name + " failed: " + set.error().message);
+          if (set.ok()) return;
+          note(at, "filter on " + name + " failed: " + set.error().message);
+          filters_unsure_.insert(at);
         });
       });
     });
-    // Held from now on as far as the driver is concerned: a failure is noted, and a restart resyncs anyway.
+    // Held from now on as far as the driver is concerned: a failure is noted and marks the member's filters
+    // unsure, so its next restart or resume sends them all again.
     if (want == std::pair{false, false}) {
       filters_held_.erase({at, peer});
     } else {
@@ -1224,11 +1231,14 @@ class RealRun final : public RealHost {
     if (restarted) {
       std::erase_if(filters_held_, [node](const auto& entry) { return entry.first.first == node; });
     }
+    // A restarted process holds no filter (nothing held is left above); a resumed one whose filter calls were
+    // dropped or failed may hold anything, so every peer's filter is sent.
+    const bool unsure = filters_unsure_.erase(node) > 0 && !restarted;
     size_t filters = 0;
     size_t links = 0;
     if (!netns_) {
       for (NodeId peer : all_members()) {
-        if (peer != node && sync_filter(node, peer)) ++filters;
+        if (peer != node && sync_filter(node, peer, unsure)) ++filters;
       }
     }
     // Link faults on what it sends: a restarted process has none (only active ones are sent); a resumed one may
@@ -1418,6 +1428,7 @@ class RealRun final : public RealHost {
   std::map<sim::ClusterId, int> clusters_cut_;          // cluster_outage "network" faults active per cluster
   std::map<std::pair<sim::RegionId, sim::RegionId>, int> wans_cut_;  // wan_cut faults active per region pair
   std::map<std::pair<NodeId, NodeId>, std::pair<bool, bool>> filters_held_;  // (at, peer) -> (out, in) set there
+  std::set<NodeId> filters_unsure_;  // members a filter call to which was dropped or failed (resync_member())
   std::map<NodeId, std::vector<std::pair<uint64_t, Duration>>> skews_;  // node -> active skews, latest last
   std::map<NodeId, int> storage_failing_;  // node -> active storage_failure faults
   std::set<NodeId> member_faulted_;  // nodes that ever had a clock_skew or storage_failure: a resume resyncs them

@@ -13,6 +13,7 @@
 
 #include "real_backend/crash_report.h"
 #include "tests/real/real_fixture.h"
+#include "tests/real/support/temp_dir.h"
 
 namespace tandem::real {
 namespace {
@@ -25,7 +26,8 @@ std::string read_file(const std::string& path) {
 }
 
 TEST_CASE("Crash report: a member killed by SIGSEGV logs the signal and its stack, and the launcher names it") {
-  const std::string dir = testing::make_temp_dir("crash");
+  const tandem::testing::TempDir temp("crash");
+  const std::string& dir = temp.path();
   LoopbackClusterOptions options;
   options.nodes = 0;
   Result<ClusterFile> file = make_loopback_cluster(dir, options);
@@ -54,7 +56,6 @@ TEST_CASE("Crash report: a member killed by SIGSEGV logs the signal and its stac
   CHECK(log.find("tandem head head: fatal signal 11 (SEGV); stack:") != std::string::npos);
   CHECK(log.find("tandem(") != std::string::npos);  // at least one frame of the binary itself
   processes.stop_all();
-  std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("Crash report: exit statuses are described as a person would say them") {
