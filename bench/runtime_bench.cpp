@@ -165,7 +165,8 @@ Task<void> call_sequentially(ActorHandle actor, int64_t calls, Tally* tally) {
 }
 
 Task<void> call_once(ActorHandle actor, int64_t i, Tally* tally) {
-  Result<int64_t> reply = co_await actor.call<int64_t>("ping", i);
+  auto call = actor.start<int64_t>(runtime::CallOptions{}, "ping", i);
+  Result<int64_t> reply = co_await call;
   tally->record(reply.code(), reply.ok() ? std::string() : reply.error().to_string());
 }
 

@@ -47,7 +47,7 @@ struct RpcEndpoint::CallAwaiter {
   RpcEndpoint& endpoint;
   uint64_t call_id;
   TimePoint deadline;
-  Result<Bytes> slot = Error{Errc::kTimeout, ""};
+  Result<Bytes> slot = Error{Errc::kTimeout, {}};
   bool registered = false;
 
   bool await_ready() const noexcept { return false; }

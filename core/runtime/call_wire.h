@@ -42,7 +42,7 @@ inline constexpr size_t kCallBatchHeaderBytes = 1 + 4 + 8 + 8;
 inline constexpr size_t kCallResultsHeaderBytes = 1 + 4;
 inline constexpr size_t kCallEntryFixedBytes = 8 + 8 + 8 + 4 + 4 + 4;
 inline constexpr size_t kCallResultFixedBytes = 8 + 8 + 4 + 1 + 1 + 4 + 4;
-inline constexpr size_t kMaxRetainedWriterBytes = size_t{64} << 10;  // a larger buffer is freed after its message
+inline constexpr size_t kMaxRetainedWriterBytes = size_t{256} << 10;  // a larger buffer is freed after its message
 
 // Byte order for a big-endian host (on little-endian ones the layout is the native one and nothing swaps).
 constexpr uint64_t wire_byteswap64(uint64_t value) {
@@ -238,7 +238,7 @@ class CallWireReader {
   std::string_view input_;
   size_t position_ = 0;
   uint32_t left_ = 0;  // entries counted in the header and not read yet
-  Error error_{Errc::kInvalidArgument, ""};
+  Error error_{Errc::kInvalidArgument, {}};  // {} not "": no strlen and copy per reader
 };
 
 }  // namespace tandem::runtime::protocol

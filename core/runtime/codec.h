@@ -239,7 +239,7 @@ class Decoder {
   size_t position_ = 0;
   int depth_ = 0;
   bool ok_ = true;
-  Error error_{Errc::kInvalidArgument, ""};
+  Error error_{Errc::kInvalidArgument, {}};  // {} not "": no strlen and copy per reader
 };
 
 // --- The value codecs -----------------------------------------------------------------------------------------

@@ -316,9 +316,11 @@ void RuntimeClient::seed_location(const ActorInfo& info) {
 
 ActorCall::ActorCall(RuntimeClient& client, ActorId actor, std::string&& method, Bytes&& args,
                      const CallOptions& options)
-    : client_(client), clock_(&client.env_.clock), actor_(actor), timeout_(options.timeout) {
-  call_.method = std::move(method);
-  call_.args = std::move(args);
+    : client_(client),
+      clock_(&client.env_.clock),
+      actor_(actor),
+      timeout_(options.timeout),
+      call_{.method = std::move(method), .args = std::move(args)} {
   call_.started = clock_->now();
   call_.deadline = call_.started + options.timeout;
   queued_ = client_.start_call(actor_, call_);
@@ -328,8 +330,8 @@ ActorCall::~ActorCall() {
   if (queued_) client_.withdraw(actor_, call_);  // the caller was cancelled mid-call
 }
 
-Result<Bytes> ActorCall::await_resume() {
-  if (!queued_) return std::move(*call_.result);  // refused before it was queued
+Result<Bytes>& ActorCall::finish() {
+  if (!queued_) return *call_.result;  // refused before it was queued, or finished already
   queued_ = false;
   if (!call_.done()) {
     // The deadline came first: withdraw the call wherever it is.
@@ -342,7 +344,7 @@ Result<Bytes> ActorCall::await_resume() {
     call_.result.emplace(Error{code, "call to " + call_.method + " on " + actor_name(actor_) + " failed: " + detail});
   }
   client_.call_latency_ms_.record(to_ms(clock_->now() - call_.started));
-  return std::move(*call_.result);
+  return *call_.result;
 }
 
 void RuntimeClient::settle(PendingCall& call, Result<Bytes> value) {

@@ -368,7 +368,8 @@ Task<void> AppMaster::check_backend(ActorId id) {
   CallOptions options;
   options.timeout = options_.health_timeout;
   // ping, not status: nothing here reads the backend's report.
-  Status status = co_await context_.client().handle(id).call_with<void>(options, "ping", lease_.epoch());
+  auto call = context_.client().handle(id).start<void>(options, "ping", lease_.epoch());
+  Status status = co_await call;
   BackendRecord* record = backend_record(id);
   if (record == nullptr) co_return;
   if (status.ok()) {
@@ -390,8 +391,8 @@ Task<void> AppMaster::check_backend(ActorId id) {
 Task<void> AppMaster::check_proxy(ActorId id) {
   CallOptions options;
   options.timeout = options_.health_timeout;
-  Result<ProxyStatus> status =
-      co_await context_.client().handle(id).call_with<ProxyStatus>(options, "status", lease_.epoch());
+  auto call = context_.client().handle(id).start<ProxyStatus>(options, "status", lease_.epoch());
+  Result<ProxyStatus> status = co_await call;
   ProxyRecord* record = nullptr;
   for (ProxyRecord& proxy : meta_.proxies) {
     if (proxy.id == id) record = &proxy;

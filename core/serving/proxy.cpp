@@ -230,9 +230,9 @@ Task<Result<ServeReply>> ServingProxy::route(ServeRequest request, TimePoint dea
     request.budget = deadline - now;
     runtime::CallOptions options;
     options.timeout = deadline - now;
-    // call_with encodes `request` now, so the retry below may change it again.
-    Result<ServeReply> reply =
-        co_await context_.client().handle(backend).call_with<ServeReply>(options, "handle", request);
+    // start() encodes `request` now, so the retry below may change it again.
+    auto call = context_.client().handle(backend).start<ServeReply>(options, "handle", request);
+    Result<ServeReply> reply = co_await call;
     const TimePoint done = context_.clock().now();
     if (auto it = backends_.find(backend); it != backends_.end()) {
       --it->second.inflight;

@@ -117,6 +117,49 @@ TEST_CASE("Actor: bad input gives typed errors, never a crash or a hang") {
   }
 }
 
+TEST_CASE("Actor: start() awaits a call with no frame of its own, with call()'s results, errors and timeouts") {
+  RuntimeFixtureOptions options;
+  options.workers = 1;
+  options.worker_resources = ResourceSet{{"CPU", 1}};
+  RuntimeFixture t(options);
+  ActorHandle h = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", on_worker(), int64_t{1}); }));
+  // Each awaits the started call in a named local, as start() asks.
+  auto add = [&](int64_t x) -> Task<Result<int64_t>> {
+    auto call = h.start<int64_t>(CallOptions{}, "add", x);
+    co_return co_await call;
+  };
+  auto add_void = [&](int64_t x) -> Task<Status> {
+    auto call = h.start<void>(CallOptions{}, "add", x);
+    co_return co_await call;
+  };
+  auto get_as_string = [&]() -> Task<Result<std::string>> {
+    auto call = h.start<std::string>(CallOptions{}, "get");
+    co_return co_await call;
+  };
+  auto unknown = [&]() -> Task<Result<int64_t>> {
+    auto call = h.start<int64_t>(CallOptions{}, "nope");
+    co_return co_await call;
+  };
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return add(2); })) == 3);
+  CHECK(t.await([&](RuntimeClient&) { return add_void(4); }).ok());
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return add(0); })) == 7);  // the void call ran
+  Result<std::string> wrong_type = t.await([&](RuntimeClient&) { return get_as_string(); });
+  CHECK(wrong_type.code() == Errc::kInvalidArgument);
+  CHECK_THAT(wrong_type.error().message, Catch::Contains("undecodable result of get"));
+  CHECK(t.await([&](RuntimeClient&) { return unknown(); }).code() == Errc::kNotFound);
+  // A call to an actor that cannot be placed (the only CPU is taken) times out as kUnavailable, as call() does.
+  ActorHandle waiting = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", on_worker(), int64_t{0}); }));
+  auto get_waiting = [&]() -> Task<Result<int64_t>> {
+    auto call = waiting.start<int64_t>(CallOptions{std::chrono::seconds(1)}, "get");
+    co_return co_await call;
+  };
+  Result<int64_t> timed_out = t.await([&](RuntimeClient&) { return get_waiting(); });
+  CHECK(timed_out.code() == Errc::kUnavailable);
+  CHECK_THAT(timed_out.error().message, Catch::Contains("PENDING"));
+  // add, add (void), add, get ran; the unknown method and the timed-out call did not.
+  CHECK(t.metrics.counter_sum("runtime_actor_calls_total", {{"class", "Counter"}}) == 4);
+}
+
 // Every shape of method the typed layer starts: by value, by reference (its arguments kept alive in a wrapping
 // frame), raw bytes, a Task<Status>, one that suspends before answering, one that throws after suspending.
 class Shapes final : public Actor {
