@@ -45,7 +45,10 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  // By reference, not by value: a value passed in is moved once, into place (a by-value parameter cost a second
+  // move, which for a short string is a call to memcpy).
+  Result(const T& value) : state_(std::in_place_index<0>, value) {}        // NOLINT: implicit by design
+  Result(T&& value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
   // A value-initialised T, to be filled in place (decoders: no move of a finished value into the Result).
   explicit Result(std::in_place_t) : state_(std::in_place_index<0>) {}
   Result(Error error) : state_(std::in_place_index<1>, std::move(error)) {

@@ -117,7 +117,7 @@ class MethodRun {
  public:
   explicit MethodRun(Error refused) : refused_(std::move(refused)) {}
   template <typename T>
-  MethodRun(Task<T> task, Result<Bytes> (*finish)(std::coroutine_handle<>)) : finish_(finish) {
+  MethodRun(Task<T> task, void (*finish)(std::coroutine_handle<>, std::optional<Result<Bytes>>&)) : finish_(finish) {
     auto handle = task.release();
     TANDEM_CHECK(handle, "an actor method returned an empty Task");
     promise_ = &handle.promise();
@@ -148,17 +148,20 @@ class MethodRun {
   }
   void await_resume() const noexcept {}
 
-  // The outcome once finished (co_await first): the refusal, the method's error, or its encoded value. An
-  // exception the method threw is rethrown here.
-  Result<Bytes> result() {
-    if (refused_) return *refused_;
-    return finish_(frame_);
+  // The outcome once finished (co_await first), built in `out`: the refusal, the method's error, or its encoded
+  // value (no move of the bytes after encoding). An exception the method threw is rethrown here.
+  void result_into(std::optional<Result<Bytes>>& out) {
+    if (refused_) {
+      out.emplace(*refused_);
+      return;
+    }
+    finish_(frame_, out);
   }
 
  private:
   std::coroutine_handle<> frame_;
   tandem::detail::PromiseBase* promise_ = nullptr;
-  Result<Bytes> (*finish_)(std::coroutine_handle<>) = nullptr;
+  void (*finish_)(std::coroutine_handle<>, std::optional<Result<Bytes>>&) = nullptr;
   std::optional<Error> refused_;
 };
 
@@ -186,21 +189,22 @@ struct ActorClass {
 
 namespace detail {
 
-// Reads a finished Task<T>'s outcome as bytes (T = Result<R> or Status); Raw: a raw method's Result<Bytes>, whose
+// Reads a finished Task<T>'s outcome as bytes, into `out` (T = Result<R> or Status); Raw: a raw method's Result<Bytes>, whose
 // value goes out as it is (a typed method returning a string has it encoded like any value).
 template <typename T, bool Raw>
-Result<Bytes> finish_method(std::coroutine_handle<> frame) {
+void finish_method(std::coroutine_handle<> frame, std::optional<Result<Bytes>>& out) {
   auto& promise = std::coroutine_handle<typename Task<T>::promise_type>::from_address(frame.address()).promise();
   if (promise.exception) std::rethrow_exception(promise.exception);
   TANDEM_CHECK(promise.value.has_value(), "an actor method finished without co_return");
   T& outcome = *promise.value;
-  if (!outcome.ok()) return outcome.error();
-  if constexpr (std::is_same_v<T, Status>) {
-    return Bytes{};
+  if (!outcome.ok()) {
+    out.emplace(outcome.error());
+  } else if constexpr (std::is_same_v<T, Status>) {
+    out.emplace(Bytes{});
   } else if constexpr (Raw) {
-    return std::move(outcome).value();
+    out.emplace(std::move(outcome).value());
   } else {
-    return encode(outcome.value());
+    out.emplace(encode(outcome.value()));
   }
 }
 

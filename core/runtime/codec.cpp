@@ -23,10 +23,17 @@ std::string_view wire_tag_name(uint8_t tag) {
 // --- Encoder ---------------------------------------------------------------------------------------------
 
 void Encoder::grow(size_t bytes) {
-  // 15 bytes first: the small-string buffer, so tiny encodings (one int argument) allocate nothing; past it
-  // straight to 128 (records such as an actor's info take a few hundred bytes: fewer copies on the way).
-  const size_t floor = out_.size() < 15 ? 15 : 128;
-  out_.resize(std::max({size_ + bytes, 2 * out_.size(), floor}));
+  // Out of the inline bytes straight to 128 (records such as an actor's info take a few hundred bytes: fewer
+  // copies on the way), then doubling.
+  const size_t capacity = std::max({size_ + bytes, 2 * capacity_, size_t{128}});
+  if (data_ == inline_) {
+    heap_.resize(capacity);
+    std::memcpy(heap_.data(), inline_, size_);
+  } else {
+    heap_.resize(capacity);
+  }
+  data_ = heap_.data();
+  capacity_ = heap_.size();
 }
 
 void Encoder::write_double(double value) {
@@ -41,14 +48,14 @@ void Encoder::begin_list(uint64_t count) {
   TANDEM_CHECK(count <= kMaxCodecElements, "encoding a list longer than kMaxCodecElements");
   char* at = room(11);
   *at++ = static_cast<char>(WireTag::kList);
-  size_ = static_cast<size_t>(put_varint(at, count) - out_.data());
+  size_ = static_cast<size_t>(put_varint(at, count) - data_);
 }
 
 void Encoder::begin_map(uint64_t count) {
   TANDEM_CHECK(count <= kMaxCodecElements, "encoding a map larger than kMaxCodecElements");
   char* at = room(11);
   *at++ = static_cast<char>(WireTag::kMap);
-  size_ = static_cast<size_t>(put_varint(at, count) - out_.data());
+  size_ = static_cast<size_t>(put_varint(at, count) - data_);
 }
 
 

@@ -69,13 +69,19 @@ enum class WireTag : uint8_t {
 std::string_view wire_tag_name(uint8_t tag);
 
 // The hot primitives (tags, varints) are inline and write through a cursor into a buffer grown ahead (no
-// per-byte capacity checks); anything long or malformed takes an out-of-line path.
+// per-byte capacity checks); anything long or malformed takes an out-of-line path. A small encoding (one
+// argument, one integer result) stays in the encoder's own bytes until take(): no string resized and zero-filled
+// for it. Not copyable or movable (the cursor may point into the encoder itself).
 class Encoder {
  public:
+  Encoder() = default;
+  Encoder(const Encoder&) = delete;
+  Encoder& operator=(const Encoder&) = delete;
+
   void write_unsigned(uint64_t value) {
     char* at = room(11);
     *at++ = static_cast<char>(WireTag::kUnsigned);
-    size_ = static_cast<size_t>(put_varint(at, value) - out_.data());
+    size_ = static_cast<size_t>(put_varint(at, value) - data_);
   }
   void write_signed(int64_t value) {
     if (value >= 0) {
@@ -84,7 +90,7 @@ class Encoder {
     }
     char* at = room(11);
     *at++ = static_cast<char>(WireTag::kNegative);
-    size_ = static_cast<size_t>(put_varint(at, ~static_cast<uint64_t>(value)) - out_.data());  // -(v + 1)
+    size_ = static_cast<size_t>(put_varint(at, ~static_cast<uint64_t>(value)) - data_);  // -(v + 1)
   }
   void write_bool(bool value) { tag(value ? WireTag::kTrue : WireTag::kFalse); }
   void write_double(double value);
@@ -94,7 +100,7 @@ class Encoder {
     *at++ = static_cast<char>(WireTag::kBytes);
     at = put_varint(at, bytes.size());
     if (!bytes.empty()) std::memcpy(at, bytes.data(), bytes.size());
-    size_ = static_cast<size_t>(at - out_.data()) + bytes.size();
+    size_ = static_cast<size_t>(at - data_) + bytes.size();
   }
   void write_none() { tag(WireTag::kNone); }
   void begin_list(uint64_t count);
@@ -103,24 +109,27 @@ class Encoder {
     TANDEM_CHECK(field_count <= kMaxCodecElements, "encoding a record with too many fields");
     char* at = room(11);
     *at++ = static_cast<char>(WireTag::kRecord);
-    size_ = static_cast<size_t>(put_varint(at, field_count) - out_.data());
+    size_ = static_cast<size_t>(put_varint(at, field_count) - data_);
   }
 
   size_t size() const { return size_; }
-  std::string_view bytes() const { return std::string_view(out_.data(), size_); }
+  std::string_view bytes() const { return std::string_view(data_, size_); }
   // The encoding; the encoder is empty afterwards.
   Bytes take() {
-    out_.resize(size_);
-    size_ = 0;
-    return std::move(out_);
+    const size_t size = std::exchange(size_, 0);
+    if (data_ == inline_) return Bytes(inline_, size);
+    heap_.resize(size);
+    data_ = inline_;
+    capacity_ = sizeof inline_;
+    return std::exchange(heap_, Bytes());
   }
 
  private:
   void tag(WireTag tag) { *room(1) = static_cast<char>(tag); ++size_; }
-  // At least `bytes` writable bytes at the cursor (out_.size() is the room; bytes past size_ are scratch).
+  // At least `bytes` writable bytes at the cursor (capacity_ is the room; bytes past size_ are scratch).
   char* room(size_t bytes) {
-    if (out_.size() - size_ < bytes) grow(bytes);
-    return out_.data() + size_;
+    if (capacity_ - size_ < bytes) grow(bytes);
+    return data_ + size_;
   }
   void grow(size_t bytes);
   static char* put_varint(char* at, uint64_t value) {
@@ -131,7 +140,10 @@ class Encoder {
     *at++ = static_cast<char>(value);
     return at;
   }
-  Bytes out_;
+  char inline_[32]{};
+  char* data_ = inline_;  // inline_, or heap_'s bytes once the encoding outgrew inline_
+  size_t capacity_ = sizeof inline_;
+  Bytes heap_;
   size_t size_ = 0;
 };
 

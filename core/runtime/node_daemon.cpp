@@ -566,7 +566,7 @@ Task<void> NodeDaemon::run_calls(ActorHost& actor, size_t slot) {
     try {
       MethodRun run = (*call.method)(*actor.instance, call.args);  // the method's frame, not yet run
       co_await run;
-      result.emplace(run.result());
+      run.result_into(result);
     } catch (const std::exception& e) {
       thrown = e.what();
     } catch (...) {

@@ -100,6 +100,8 @@ class ActorCall {
  public:
   // Takes the method and arguments over (rvalues: every call moves them once less).
   ActorCall(RuntimeClient& client, ActorId actor, std::string&& method, Bytes&& args, const CallOptions& options);
+  // The method's name copied once, straight into the call.
+  ActorCall(RuntimeClient& client, ActorId actor, std::string_view method, Bytes&& args, const CallOptions& options);
   ~ActorCall();
   ActorCall(const ActorCall&) = delete;
   ActorCall& operator=(const ActorCall&) = delete;
@@ -117,6 +119,8 @@ class ActorCall {
   Result<Bytes>& finish();
 
  private:
+  void queue(const CallOptions& options);
+
   RuntimeClient& client_;
   Clock* clock_;
   ActorId actor_;
@@ -131,8 +135,9 @@ class ActorCall {
 template <typename R>
 class TypedActorCall {
  public:
-  TypedActorCall(RuntimeClient& client, ActorId actor, std::string&& method, Bytes&& args, const CallOptions& options)
-      : call_(client, actor, std::move(method), std::move(args), options) {}
+  template <typename Method>  // std::string&& or std::string_view, as ActorCall takes them
+  TypedActorCall(RuntimeClient& client, ActorId actor, Method&& method, Bytes&& args, const CallOptions& options)
+      : call_(client, actor, std::forward<Method>(method), std::move(args), options) {}
 
   bool await_ready() const noexcept { return call_.await_ready(); }
   template <typename Promise>
@@ -182,7 +187,7 @@ class ActorHandle {
   // The call queued now, as an awaitable: `auto call = actor.start<R>(options, "m", x); auto r = co_await call;`.
   // Cheaper than call() (no coroutine frame) for a caller that awaits at once; `call` must be a named local.
   template <typename R = void, typename... Args>
-  TypedActorCall<R> start(const CallOptions& options, std::string method, const Args&... args) const;
+  TypedActorCall<R> start(const CallOptions& options, std::string_view method, const Args&... args) const;
 
  private:
   RuntimeClient* client_ = nullptr;
@@ -389,9 +394,9 @@ Task<Result<R>> RuntimeClient::call_actor_as(ActorId id, std::string method, Byt
 }
 
 template <typename R, typename... Args>
-TypedActorCall<R> ActorHandle::start(const CallOptions& options, std::string method, const Args&... args) const {
+TypedActorCall<R> ActorHandle::start(const CallOptions& options, std::string_view method, const Args&... args) const {
   TANDEM_CHECK(valid(), "calling through an empty ActorHandle");
-  return TypedActorCall<R>(*client_, id_, std::move(method), encode_args(args...), options);
+  return TypedActorCall<R>(*client_, id_, method, encode_args(args...), options);
 }
 
 template <typename R, typename... Args>
