@@ -43,43 +43,36 @@ uint64_t RpcEndpoint::post(Address to, uint32_t kind, Bytes payload) {
   return correlation;
 }
 
-struct RpcEndpoint::CallAwaiter {
-  RpcEndpoint& endpoint;
-  uint64_t call_id;
-  TimePoint deadline;
-  Result<Bytes> slot = Error{Errc::kTimeout, {}};
-  bool registered = false;
+RpcEndpoint::Call::Call(RpcEndpoint& endpoint, Address to, uint32_t method, Bytes request, Duration timeout)
+    : endpoint_(endpoint), call_id_(endpoint.next_call_id_++), deadline_(endpoint.clock_.now() + timeout) {
+  TANDEM_CHECK(method >= kFirstMethod, "RPC method ids below kFirstMethod are reserved");
+  endpoint_.transport_.send(Message{endpoint_.address_, to, method, call_id_, std::move(request)});
+}
 
-  bool await_ready() const noexcept { return false; }
-  template <typename Promise>
-  void await_suspend(std::coroutine_handle<Promise> handle) {
-    const Wakeup waiter = make_wakeup(handle);
-    endpoint.pending_.emplace(call_id, Pending{waiter, &slot});
-    registered = true;
-    endpoint.clock_.wake_at(deadline, waiter);
+RpcEndpoint::Call::~Call() {
+  if (registered_) endpoint_.pending_.erase(call_id_);  // the caller was cancelled mid-call
+}
+
+void RpcEndpoint::Call::wait(Wakeup waiter) {
+  endpoint_.pending_.emplace(call_id_, Pending{waiter, &slot_});
+  registered_ = true;
+  endpoint_.clock_.wake_at(deadline_, waiter);
+}
+
+Result<Bytes> RpcEndpoint::Call::await_resume() {
+  // Resumed by complete() (the slot holds the outcome) or by the deadline (still registered).
+  if (registered_ && endpoint_.pending_.erase(call_id_) > 0) {
+    registered_ = false;
+    return Error{Errc::kTimeout, "no reply from the callee within the deadline"};
   }
-  Result<Bytes> await_resume() {
-    // Resumed by complete() (the slot holds the outcome) or by the deadline (still registered).
-    if (registered && endpoint.pending_.erase(call_id) > 0) {
-      registered = false;
-      return Error{Errc::kTimeout, "no reply from the callee within the deadline"};
-    }
-    registered = false;
-    return std::move(slot);
-  }
-  ~CallAwaiter() {
-    if (registered) endpoint.pending_.erase(call_id);  // the caller was cancelled mid-call
-  }
-};
+  registered_ = false;
+  return std::move(slot_);
+}
 
 Task<Result<Bytes>> RpcEndpoint::call(Address to, uint32_t method, Bytes request, Duration timeout) {
-  TANDEM_CHECK(method >= kFirstMethod, "RPC method ids below kFirstMethod are reserved");
-  const uint64_t call_id = next_call_id_++;
-  transport_.send(Message{address_, to, method, call_id, std::move(request)});
-  // A named awaiter: its address must stay fixed while suspended (complete() writes into `slot`), and g++ 12
-  // may relocate or destroy early a temporary awaiter in a co_await expression.
-  CallAwaiter awaiter{*this, call_id, clock_.now() + timeout};
-  co_return co_await awaiter;
+  // A named awaitable: its address must stay fixed while suspended (complete() writes into it).
+  Call call(*this, to, method, std::move(request), timeout);
+  co_return co_await call;
 }
 
 void RpcEndpoint::complete(uint64_t correlation, Result<Bytes> result) {
@@ -138,16 +131,17 @@ void RpcEndpoint::on_undeliverable(Message&& message, Errc reason) {
 
 Task<void> RpcEndpoint::serve_one(Address from, uint64_t correlation, Handler* handler, Bytes request) {
   Result<Bytes> result = co_await (*handler)(from, std::move(request));
-  reply(from, correlation, result);
+  reply(from, correlation, std::move(result));
 }
 
-void RpcEndpoint::reply(Address to, uint64_t correlation, const Result<Bytes>& result) {
+void RpcEndpoint::reply(Address to, uint64_t correlation, Result<Bytes>&& result) {
   Bytes payload;
   if (result.ok()) {
-    payload.reserve(1 + result.value().size());
-    payload.push_back(static_cast<char>(Errc::kOk));
-    payload += result.value();
+    // The status byte goes in front of the value's own bytes (usually within their capacity: no new buffer).
+    payload = std::move(result).value();
+    payload.insert(payload.begin(), static_cast<char>(Errc::kOk));
   } else {
+    payload.reserve(1 + result.error().message.size());
     payload.push_back(static_cast<char>(result.error().code));
     payload += result.error().message;
   }

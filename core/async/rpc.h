@@ -54,6 +54,34 @@ class RpcEndpoint final : public Receiver {
   // Calls `method` at `to` and waits at most `timeout` for the reply.
   Task<Result<Bytes>> call(Address to, uint32_t method, Bytes request, Duration timeout);
 
+  // The same call as an awaitable, with no coroutine frame of its own: constructing it sends the request;
+  // co_await gives the outcome (call()'s contract). Neither copyable nor movable (the endpoint writes the reply
+  // into it): keep it in a named local and await it once — `RpcEndpoint::Call c(endpoint, ...); co_await c;`
+  // (GCC 12 may destroy a temporary awaitable in a co_await expression twice).
+  class Call {
+   public:
+    Call(RpcEndpoint& endpoint, Address to, uint32_t method, Bytes request, Duration timeout);
+    ~Call();
+    Call(const Call&) = delete;
+    Call& operator=(const Call&) = delete;
+
+    bool await_ready() const noexcept { return false; }
+    template <typename Promise>
+    void await_suspend(std::coroutine_handle<Promise> handle) {
+      wait(make_wakeup(handle));
+    }
+    Result<Bytes> await_resume();
+
+   private:
+    void wait(Wakeup waiter);
+
+    RpcEndpoint& endpoint_;
+    uint64_t call_id_;
+    TimePoint deadline_;
+    Result<Bytes> slot_ = Error{Errc::kTimeout, {}};
+    bool registered_ = false;
+  };
+
   // One-way messages (see the contract above). Kinds share the method id space and must be >= kFirstMethod.
   using PostHandler = std::function<void(Address from, uint64_t correlation, Bytes payload)>;
   using BounceHandler = std::function<void(Address to, uint64_t correlation, Errc reason)>;
@@ -72,10 +100,8 @@ class RpcEndpoint final : public Receiver {
     Wakeup waiter;
     Result<Bytes>* slot;
   };
-  struct CallAwaiter;
-
   Task<void> serve_one(Address from, uint64_t correlation, Handler* handler, Bytes request);
-  void reply(Address to, uint64_t correlation, const Result<Bytes>& result);
+  void reply(Address to, uint64_t correlation, Result<Bytes>&& result);
   void complete(uint64_t correlation, Result<Bytes> result);
 
   Transport& transport_;

@@ -177,7 +177,7 @@ void ServingProxy::note_version(const std::string& version, bool error, Duration
 Task<Result<Bytes>> ServingProxy::serve(Bytes request_bytes) {
   Result<ServeRequest> decoded = runtime::decode<ServeRequest>(request_bytes);
   if (!decoded.ok()) co_return Error{Errc::kInvalidArgument, "undecodable request: " + decoded.error().message};
-  ServeRequest request = std::move(decoded).value();
+  ServeRequest& request = decoded.value();  // lives in this frame while route() runs
   const TimePoint start = context_.clock().now();
   const TimePoint deadline = start + request.budget;
   ++requests_;
@@ -200,7 +200,7 @@ Task<Result<Bytes>> ServingProxy::serve(Bytes request_bytes) {
     failed_total_.increment();
     co_return Error{Errc::kTimeout, "request waited past its deadline in proxy " + std::to_string(context_.id())};
   }
-  Result<ServeReply> reply = co_await route(std::move(request), deadline);
+  Result<ServeReply> reply = co_await route(request, deadline);
   latency_ms_.record(to_ms(context_.clock().now() - start));
   if (!reply.ok()) {
     ++failed_;
@@ -210,7 +210,7 @@ Task<Result<Bytes>> ServingProxy::serve(Bytes request_bytes) {
   co_return runtime::encode(reply.value());
 }
 
-Task<Result<ServeReply>> ServingProxy::route(ServeRequest request, TimePoint deadline) {
+Task<Result<ServeReply>> ServingProxy::route(ServeRequest& request, TimePoint deadline) {
   std::vector<ActorId> tried;
   std::optional<Error> last;  // built only when an attempt fails: the common request succeeds at once
   for (uint32_t attempt = 0; attempt < policy_.max_attempts; ++attempt) {

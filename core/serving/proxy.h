@@ -73,7 +73,8 @@ class ServingProxy final : public runtime::Actor {
   };
 
   Task<Result<Bytes>> serve(Bytes request_bytes);
-  Task<Result<ServeReply>> route(ServeRequest request, TimePoint deadline);
+  // `request` is the caller's (serve() keeps it alive across the call); its budget is rewritten per attempt.
+  Task<Result<ServeReply>> route(ServeRequest& request, TimePoint deadline);
   // A backend not in `tried`, or kNoActor.
   // `tried`: backends this request already went to (a handful at most: max_attempts).
   ActorId pick(const std::vector<ActorId>& tried, TimePoint now);

@@ -251,8 +251,9 @@ Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration d
     out.cluster = state.cluster;  // taken now: a pull meanwhile may relabel the proxy
     const Duration left = deadline - now;
     ServeRequest request{out.id, payload, left, attempt};
-    Result<Bytes> reply = co_await endpoint_.call(proxy.address(), kServeMethod, runtime::encode(request),
-                                                  std::min(options_.per_try_timeout, left));
+    RpcEndpoint::Call call(endpoint_, proxy.address(), kServeMethod, runtime::encode(request),
+                           std::min(options_.per_try_timeout, left));
+    Result<Bytes> reply = co_await call;
     const TimePoint done = env_.clock.now();
     --state.inflight;
     // A proxy discovery dropped meanwhile is forgotten with its last request (and learns nothing from it).

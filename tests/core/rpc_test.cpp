@@ -46,6 +46,14 @@ class Client final : public sim::NodeProcess {
       *out = co_await endpoint.call(to, method, std::move(request), timeout);
     }(endpoint_, to, method, std::move(request), timeout, out));
   }
+  // The same call through RpcEndpoint::Call awaited in the caller's own frame.
+  void call_direct(Address to, uint32_t method, std::string request, Duration timeout, Result<Bytes>* out) {
+    scope_.spawn([](RpcEndpoint& endpoint, Address to, uint32_t method, std::string request, Duration timeout,
+                    Result<Bytes>* out) -> Task<void> {
+      RpcEndpoint::Call call(endpoint, to, method, std::move(request), timeout);
+      *out = co_await call;
+    }(endpoint_, to, method, std::move(request), timeout, out));
+  }
   RpcEndpoint& endpoint() { return endpoint_; }
 
  private:
@@ -156,6 +164,29 @@ TEST_CASE("RPC: crashing the caller mid-call cancels it without touching freed s
   f.t.world.crash(f.t.node(0));
   f.t.world.run_until_idle();
   CHECK(result.code() == Errc::kInternal);  // never written: the caller died
+}
+
+TEST_CASE("RPC: a Call awaited in the caller's frame answers, times out and is cancelled as call() is") {
+  RpcFixture f;
+  Result<Bytes> value = kUnset;
+  f.client().call_direct(f.server(), kEcho, "hi", 1s, &value);
+  f.t.world.run_until(TimePoint(2ms));  // one round trip
+  REQUIRE(value.ok());
+  CHECK(value.value() == "echo:hi");
+  Result<Bytes> late = kUnset;
+  f.client().call_direct(f.server(), kSlow, "x", 50ms, &late);
+  f.t.world.run_for(60ms);
+  CHECK(late.code() == Errc::kTimeout);
+  f.t.world.run_until_idle();  // the late reply is dropped
+  CHECK(late.code() == Errc::kTimeout);
+  CHECK(f.client().endpoint().pending_calls() == 0);
+  Result<Bytes> cancelled = kUnset;
+  f.client().call_direct(f.server(), kSlow, "x", 500ms, &cancelled);
+  f.t.world.run_for(10ms);
+  CHECK(f.client().endpoint().pending_calls() == 1);
+  f.t.world.crash(f.t.node(0));  // the caller's task is destroyed mid-call
+  f.t.world.run_until_idle();
+  CHECK(cancelled.code() == Errc::kInternal);  // never written
 }
 
 }  // namespace
