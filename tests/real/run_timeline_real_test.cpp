@@ -51,19 +51,17 @@ TEST_CASE("Real run: scenario time starts once the service is deployed (time sca
   REQUIRE(record.faults.size() == 1);
   CHECK(record.faults[0].start_ns >= 300'000'000);
   CHECK(record.faults[0].start_ns < 700'000'000);
-  // The arrivals due in the first 300 ms (60) are issued in it; with the clock started before the deploy, every
-  // one of them was issued at once when the deploy ended, at scenario time deploy x 10 (over a second).
+  // The arrivals due in the first 300 ms (60) are issued in it; with the clock started before the deploy, none
+  // was issued before scenario time deploy x 10 (over a second), then all at once. (Not checked per 100 ms: that
+  // is 10 ms of real time, which one stall of a loaded machine can swallow.)
   const reports::RequestLog& requests = record.requests;
   const int64_t bucket_ns = to_ns(requests.bucket());
-  uint64_t first_100ms = 0;
   uint64_t early = 0;
   for (size_t i = 0; i < requests.series().size(); ++i) {
     const int64_t bucket_end_ns = static_cast<int64_t>(i + 1) * bucket_ns;
-    if (bucket_end_ns <= 100'000'000) first_100ms += requests.series()[i].issued;
     if (bucket_end_ns <= 300'000'000) early += requests.series()[i].issued;
   }
-  INFO("deploy " << deploy_seconds << " s real; " << first_100ms << " issued by 100 ms, " << early << " by 300 ms");
-  CHECK(first_100ms > 0);  // before: none, unless the deploy took under 10 ms of real time
+  INFO("deploy " << deploy_seconds << " s real; " << early << " issued by 300 ms");
   CHECK(early >= 20);
 }
 
