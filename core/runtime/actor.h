@@ -115,9 +115,12 @@ using ActorFactory = std::function<Result<std::unique_ptr<Actor>>(ActorContext& 
 // around it (a wrapping decode-and-call coroutine was a second frame per call). Owns the frame.
 class MethodRun {
  public:
+  // Builds a finished frame's outcome into the runner's slot (detail::finish_method).
+  using Finish = void (*)(std::coroutine_handle<>, std::optional<Result<Bytes>>&);
+
   explicit MethodRun(Error refused) : refused_(std::move(refused)) {}
   template <typename T>
-  MethodRun(Task<T> task, void (*finish)(std::coroutine_handle<>, std::optional<Result<Bytes>>&)) : finish_(finish) {
+  MethodRun(Task<T> task, Finish finish) : finish_(finish) {
     auto handle = task.release();
     TANDEM_CHECK(handle, "an actor method returned an empty Task");
     promise_ = &handle.promise();
@@ -161,7 +164,7 @@ class MethodRun {
  private:
   std::coroutine_handle<> frame_;
   tandem::detail::PromiseBase* promise_ = nullptr;
-  void (*finish_)(std::coroutine_handle<>, std::optional<Result<Bytes>>&) = nullptr;
+  Finish finish_ = nullptr;
   std::optional<Error> refused_;
 };
 
@@ -189,8 +192,8 @@ struct ActorClass {
 
 namespace detail {
 
-// Reads a finished Task<T>'s outcome as bytes, into `out` (T = Result<R> or Status); Raw: a raw method's Result<Bytes>, whose
-// value goes out as it is (a typed method returning a string has it encoded like any value).
+// Reads a finished Task<T>'s outcome as bytes, into `out` (T = Result<R> or Status); Raw: a raw method's
+// Result<Bytes>, whose value goes out as it is (a typed method returning a string has it encoded like any value).
 template <typename T, bool Raw>
 void finish_method(std::coroutine_handle<> frame, std::optional<Result<Bytes>>& out) {
   auto& promise = std::coroutine_handle<typename Task<T>::promise_type>::from_address(frame.address()).promise();

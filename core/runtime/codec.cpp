@@ -26,12 +26,9 @@ void Encoder::grow(size_t bytes) {
   // Out of the inline bytes straight to 128 (records such as an actor's info take a few hundred bytes: fewer
   // copies on the way), then doubling.
   const size_t capacity = std::max({size_ + bytes, 2 * capacity_, size_t{128}});
-  if (data_ == inline_) {
-    heap_.resize(capacity);
-    std::memcpy(heap_.data(), inline_, size_);
-  } else {
-    heap_.resize(capacity);
-  }
+  const bool was_inline = data_ == inline_;
+  heap_.resize(capacity);  // keeps what heap_ held already
+  if (was_inline) std::memcpy(heap_.data(), inline_, size_);
   data_ = heap_.data();
   capacity_ = heap_.size();
 }

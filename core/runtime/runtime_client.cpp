@@ -314,26 +314,6 @@ void RuntimeClient::seed_location(const ActorInfo& info) {
   pump(s);
 }
 
-ActorCall::ActorCall(RuntimeClient& client, ActorId actor, std::string&& method, Bytes&& args,
-                     const CallOptions& options)
-    : client_(client),
-      clock_(&client.env_.clock),
-      actor_(actor),
-      timeout_(options.timeout),
-      call_{.method = std::move(method), .args = std::move(args)} {
-  queue(options);
-}
-
-ActorCall::ActorCall(RuntimeClient& client, ActorId actor, std::string_view method, Bytes&& args,
-                     const CallOptions& options)
-    : client_(client),
-      clock_(&client.env_.clock),
-      actor_(actor),
-      timeout_(options.timeout),
-      call_{.method = std::string(method), .args = std::move(args)} {
-  queue(options);
-}
-
 void ActorCall::queue(const CallOptions& options) {
   call_.started = clock_->now();
   call_.deadline = call_.started + options.timeout;

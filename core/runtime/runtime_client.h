@@ -20,6 +20,7 @@
 // - Single event loop. The client must outlive the coroutines that use it; destroying it cancels its own.
 #pragma once
 
+#include <concepts>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -98,10 +99,11 @@ struct PendingCall {
 // a named local of a coroutine (see the GCC 12 note in runtime_client.cpp).
 class ActorCall {
  public:
-  // Takes the method and arguments over (rvalues: every call moves them once less).
-  ActorCall(RuntimeClient& client, ActorId actor, std::string&& method, Bytes&& args, const CallOptions& options);
-  // The method's name copied once, straight into the call.
-  ActorCall(RuntimeClient& client, ActorId actor, std::string_view method, Bytes&& args, const CallOptions& options);
+  // Takes the arguments over and builds the method's name straight into the call: moved from a std::string&&,
+  // copied once from a std::string_view (defined below RuntimeClient).
+  template <typename Method>
+    requires std::constructible_from<std::string, Method&&>
+  ActorCall(RuntimeClient& client, ActorId actor, Method&& method, Bytes&& args, const CallOptions& options);
   ~ActorCall();
   ActorCall(const ActorCall&) = delete;
   ActorCall& operator=(const ActorCall&) = delete;
@@ -135,7 +137,7 @@ class ActorCall {
 template <typename R>
 class TypedActorCall {
  public:
-  template <typename Method>  // std::string&& or std::string_view, as ActorCall takes them
+  template <typename Method>  // as ActorCall takes it
   TypedActorCall(RuntimeClient& client, ActorId actor, Method&& method, Bytes&& args, const CallOptions& options)
       : call_(client, actor, std::forward<Method>(method), std::move(args), options) {}
 
@@ -385,6 +387,17 @@ template <typename R, typename... Args>
 Task<Result<R>> ActorHandle::call(std::string method, const Args&... args) const {
   TANDEM_CHECK(valid(), "calling through an empty ActorHandle");
   return client_->call_actor_as<R>(id_, std::move(method), encode_args(args...), CallOptions{});
+}
+
+template <typename Method>
+  requires std::constructible_from<std::string, Method&&>
+ActorCall::ActorCall(RuntimeClient& client, ActorId actor, Method&& method, Bytes&& args, const CallOptions& options)
+    : client_(client),
+      clock_(&client.env_.clock),
+      actor_(actor),
+      timeout_(options.timeout),
+      call_{.method = std::string(std::forward<Method>(method)), .args = std::move(args)} {
+  queue(options);
 }
 
 template <typename R>
