@@ -1,8 +1,38 @@
 #include "reports/run_record.h"
 
 #include <algorithm>
+#include <utility>
 
 namespace tandem::reports {
+
+namespace {
+
+// Sorts a run's success latencies: an LSD radix sort, 11 bits a pass and only as many passes as the largest value
+// needs (3 for latencies under 8.6 s), several times faster than std::sort on millions of values. Small or
+// negative inputs take std::sort.
+void sort_latencies(std::vector<int64_t>& values) {
+  constexpr int kDigitBits = 11;
+  constexpr size_t kDigits = size_t{1} << kDigitBits;
+  const bool small = values.size() < kDigits;
+  const bool negative = std::any_of(values.begin(), values.end(), [](int64_t value) { return value < 0; });
+  if (small || negative) {
+    std::sort(values.begin(), values.end());
+    return;
+  }
+  const int64_t largest = *std::max_element(values.begin(), values.end());
+  std::vector<int64_t> buffer(values.size());
+  std::vector<size_t> starts(kDigits);
+  for (int shift = 0; shift < 63 && (largest >> shift) != 0; shift += kDigitBits) {
+    std::fill(starts.begin(), starts.end(), 0);
+    for (int64_t value : values) ++starts[static_cast<size_t>(value >> shift) & (kDigits - 1)];
+    size_t total = 0;
+    for (size_t& start : starts) total += std::exchange(start, total);
+    for (int64_t value : values) buffer[starts[static_cast<size_t>(value >> shift) & (kDigits - 1)]++] = value;
+    values.swap(buffer);
+  }
+}
+
+}  // namespace
 
 double RequestTotals::availability() const {
   const uint64_t denominator = judged();
@@ -130,7 +160,7 @@ void RequestLog::settle(TimePoint end_of_run, const std::function<bool(NodeId, i
     example(request, std::nullopt, "lost: no reply and no error by the end of the run");
   }
   in_flight_.clear();
-  std::sort(latencies_ns_.begin(), latencies_ns_.end());
+  sort_latencies(latencies_ns_);
 }
 
 std::vector<NodeSpan> node_spans_from_trace(const std::vector<TraceEntry>& entries) {

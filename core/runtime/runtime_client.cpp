@@ -48,9 +48,12 @@ struct RuntimeClient::ActorSubmitter {
   uint64_t next_sequence = 0;
   CallQueue queued;    // by sequence: waiting to be sent
   CallQueue inflight;  // by sequence: sent, result pending
-  std::map<uint64_t, size_t> inflight_by_incarnation;
+  // (incarnation, calls in flight to it), only counts above 0, in no order: almost always one entry, kept in a
+  // vector so a call neither allocates nor frees a map node.
+  std::vector<std::pair<uint64_t, size_t>> inflight_by_incarnation;
 
-  bool busy() const { return !queued.empty() || !inflight.empty() || resolving; }
+  // A dirty submitter counts as busy so that eviction never frees one dirty_ points to.
+  bool busy() const { return !queued.empty() || !inflight.empty() || resolving || dirty; }
   bool sendable() const { return location && !stale && location->state == ActorState::kAlive; }
 };
 
@@ -356,7 +359,7 @@ void RuntimeClient::settle_value(PendingCall& call, std::string_view value) {
 void RuntimeClient::wake_settled(PendingCall& call) {
   if (!call.waiter.valid()) return;  // its caller was cancelled, or has not suspended yet
   settled_.push_back(call.waiter);
-  resumer_.request();
+  if (!in_results_) resumer_.request();
 }
 
 void RuntimeClient::resume_settled() {
@@ -421,26 +424,28 @@ void RuntimeClient::take_inflight(ActorSubmitter& s, PendingCall& call) {
   TANDEM_CHECK(it != s.inflight.end() && *it == &call, "an in-flight call is missing from its list");
   s.inflight.erase(it);
   call.in_flight = false;
-  auto count = s.inflight_by_incarnation.find(call.incarnation);
+  auto count = std::find_if(s.inflight_by_incarnation.begin(), s.inflight_by_incarnation.end(),
+                            [&call](const auto& entry) { return entry.first == call.incarnation; });
   TANDEM_CHECK(count != s.inflight_by_incarnation.end() && count->second > 0, "in-flight call count underflow");
-  if (--count->second == 0) s.inflight_by_incarnation.erase(count);
+  if (--count->second == 0) {
+    *count = s.inflight_by_incarnation.back();
+    s.inflight_by_incarnation.pop_back();
+  }
   release_nodes();
 }
 
 void RuntimeClient::pump(ActorSubmitter& s) {
   if (s.queued.empty() || s.dirty) return;
   s.dirty = true;
-  dirty_.push_back(s.id);
+  dirty_.push_back(&s);
   flusher_.request();
 }
 
 void RuntimeClient::flush() {
   flushing_.swap(dirty_);
-  for (ActorId id : flushing_) {
-    auto it = submitters_.find(id);
-    if (it == submitters_.end()) continue;
-    it->second->dirty = false;
-    pump_now(*it->second);
+  for (ActorSubmitter* submitter : flushing_) {
+    submitter->dirty = false;
+    pump_now(*submitter);
   }
   flushing_.clear();
   for (OutBatch& batch : out_) {
@@ -500,7 +505,13 @@ void RuntimeClient::send(ActorSubmitter& s, PendingCall* call) {
   batch->writer.call_entry(s.id, call->incarnation, call->sequence, call->attempt, call->method, call->args);
   batch->calls.push_back(call);
   call->in_flight = true;
-  ++s.inflight_by_incarnation[call->incarnation];
+  auto count = std::find_if(s.inflight_by_incarnation.begin(), s.inflight_by_incarnation.end(),
+                            [call](const auto& entry) { return entry.first == call->incarnation; });
+  if (count == s.inflight_by_incarnation.end()) {
+    s.inflight_by_incarnation.emplace_back(call->incarnation, 1);
+  } else {
+    ++count->second;
+  }
   depend_on_nodes();
   insert_by_sequence(s.inflight, call);
   if (batch->calls.size() >= protocol::kMaxCallBatchCalls || batch->writer.size() >= protocol::kMaxCallBatchBytes) {
@@ -517,6 +528,16 @@ void RuntimeClient::post_batch(OutBatch& batch) {
 }
 
 void RuntimeClient::on_results(const Bytes& payload) {
+  // Callers whose calls this message settles resume when it has been read, here rather than in an event of their
+  // own (a lone call's reply would otherwise cost one more event); in settling order, as resume_settled() does.
+  struct ResumeWhenRead {
+    RuntimeClient& client;
+    explicit ResumeWhenRead(RuntimeClient& c) : client(c) { client.in_results_ = true; }
+    ~ResumeWhenRead() {
+      client.in_results_ = false;
+      client.resume_settled();
+    }
+  } resume_when_read(*this);
   protocol::CallWireReader reader(payload);
   if (!reader.call_results_header()) {
     env_.log.write(LogLevel::kWarning, "runtime", "undecodable call results from a node: " + reader.error().message);

@@ -326,7 +326,8 @@ class RuntimeClient {
   enum class Withdrawn : uint8_t { kNowhere, kFromQueue, kFromFlight };
   Withdrawn withdraw(ActorId actor, PendingCall& call);
   std::string state_of(ActorId actor) const;
-  // Hands a call its outcome; its caller resumes after the current event, with the others settled in it.
+  // Hands a call its outcome; its caller resumes after the current event, with the others settled in it (or, for
+  // a call settled by a results message, once on_results() has read the whole message).
   void settle(PendingCall& call, Result<Bytes> value);
   void settle_value(PendingCall& call, std::string_view value);  // a value the actor returned
   void wake_settled(PendingCall& call);
@@ -371,12 +372,13 @@ class RuntimeClient {
   metrics::Counter& task_retries_;
   metrics::Histogram& call_latency_ms_;
   metrics::Histogram& task_latency_ms_;
-  std::vector<ActorId> dirty_;     // submitters to pump at the next flush, in the order they were marked
-  std::vector<ActorId> flushing_;  // dirty_ while a flush walks it
+  std::vector<ActorSubmitter*> dirty_;     // to pump at the next flush, in the order they were marked
+  std::vector<ActorSubmitter*> flushing_;  // dirty_ while a flush walks it
   std::vector<OutBatch> out_;      // batches being filled by the current flush
   Deferred flusher_;
   std::vector<Wakeup> settled_;   // callers to resume after the current event, in the order their calls settled
   std::vector<Wakeup> resuming_;  // settled_ while they are resumed
+  bool in_results_ = false;       // on_results() runs: it resumes the callers it settled itself, when done
   Deferred resumer_;
   Scope scope_;  // last: its coroutines use everything above
 };

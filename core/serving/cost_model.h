@@ -25,7 +25,8 @@ bool sample_error(const VersionSpec& version, Random& random);
 // The hash of the version's output salt, which answer() takes: computed once per version by its caller (a
 // backend answers many requests per version).
 uint64_t salt_hash(const VersionSpec& version);
-// The answer `version` (whose salt_hash() is version_salt_hash) gives to `payload`.
+// The answer `version` (whose salt_hash() is version_salt_hash) gives to `payload`: "a:" and 13 hex digits of a
+// hash of both ("n:" and random digits for noise), 15 characters so that no copy of it allocates.
 std::string answer(const VersionSpec& version, uint64_t version_salt_hash, const std::string& payload,
                    Random& random);
 

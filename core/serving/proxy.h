@@ -66,6 +66,11 @@ class ServingProxy final : public runtime::Actor {
     bool listed = false;               // in the current route table
     TimePoint ejected_until{};
   };
+  // A listed backend and its state (update_routes() keeps the pointer valid: it erases only unlisted states).
+  struct Routable {
+    ActorId id = runtime::kNoActor;
+    BackendState* state = nullptr;
+  };
   struct VersionWindow {
     uint64_t requests = 0;
     uint64_t errors = 0;
@@ -75,9 +80,9 @@ class ServingProxy final : public runtime::Actor {
   Task<Result<Bytes>> serve(Bytes request_bytes);
   // `request` is the caller's (serve() keeps it alive across the call); its budget is rewritten per attempt.
   Task<Result<ServeReply>> route(ServeRequest& request, TimePoint deadline);
-  // A backend not in `tried`, or kNoActor.
+  // A backend not in `tried`, or one with a null state when none is usable.
   // `tried`: backends this request already went to (a handful at most: max_attempts).
-  ActorId pick(const std::vector<ActorId>& tried, TimePoint now);
+  Routable pick(const std::vector<ActorId>& tried, TimePoint now);
   Status fence(uint64_t epoch);
   ProxyStatus snapshot() const;
   void note_version(const std::string& version, bool error, Duration latency);
@@ -89,10 +94,10 @@ class ServingProxy final : public runtime::Actor {
   Random random_;
   uint64_t epoch_ = 0;
   RouteTable routes_;
-  // Listed ones and recently listed ones with requests in flight. A hash (looked up twice per request); every
-  // walk over it is order-independent (marking, erasing).
+  // Listed ones and recently listed ones with requests in flight. A hash whose nodes never move (routable_
+  // and requests in flight point into it); every walk over it is order-independent (marking, erasing).
   std::unordered_map<ActorId, BackendState> backends_;
-  std::vector<ActorId> routable_;              // listed, in table order
+  std::vector<Routable> routable_;  // listed, in table order: a request picks here without hashing
   RetryBudget retry_budget_;
   uint64_t requests_ = 0;
   uint64_t shed_ = 0;

@@ -6,6 +6,7 @@
 
 #include "core/runtime/codec.h"
 #include "core/serving/autoscaler.h"
+#include "core/serving/cost_model.h"
 #include "core/serving/locality.h"
 #include "core/serving/retry_budget.h"
 #include "core/serving/service_metadata.h"
@@ -177,6 +178,31 @@ TEST_CASE("Validation: differences beyond old-vs-old noise, error rate and p99 f
   CHECK_THAT(verdict.reason, Catch::Contains("p99"));
 
   CHECK(judge({}, policy).passed);
+}
+
+TEST_CASE("Cost model: an answer depends on the salt and the payload only, noise on neither, in 15 characters") {
+  VersionSpec v1;
+  v1.name = "v1";
+  VersionSpec v2 = v1;
+  v2.name = "v2";
+  v2.output_salt = "v1";  // v1's salt (its name): answers alike
+  VersionSpec salted = v1;
+  salted.name = "v3";
+  salted.output_salt = "retrained";
+  VersionSpec noisy = v1;
+  noisy.output_noise = 1.0;
+  Random random(7);
+  const std::string answer_v1 = answer(v1, salt_hash(v1), "req-1", random);
+  CHECK(answer_v1.size() == 15);  // kept inline by std::string: no allocation per copy
+  CHECK(answer_v1.rfind("a:", 0) == 0);
+  CHECK(answer(v1, salt_hash(v1), "req-1", random) == answer_v1);
+  CHECK(answer(v2, salt_hash(v2), "req-1", random) == answer_v1);
+  CHECK(answer(v1, salt_hash(v1), "req-2", random) != answer_v1);
+  CHECK(answer(salted, salt_hash(salted), "req-1", random) != answer_v1);
+  const std::string noise = answer(noisy, salt_hash(noisy), "req-1", random);
+  CHECK(noise.size() == 15);
+  CHECK(noise.rfind("n:", 0) == 0);
+  CHECK(answer(noisy, salt_hash(noisy), "req-1", random) != noise);
 }
 
 TEST_CASE("Locality: the local cluster keeps all traffic while 1.4 x healthy share >= 100%, then spills") {
