@@ -433,7 +433,7 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
     }
     return;
   }
-  std::vector<ActorId> touched;  // actors given calls, to dispatch once all are queued
+  std::vector<ActorId> touched = std::move(touched_scratch_);  // actors given calls, to dispatch once all are queued
   ActorHost* actor = nullptr;
   const ActorMethod* method = nullptr;  // the previous entry's: a batch usually calls one method many times
   std::string_view method_name;
@@ -486,6 +486,8 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
     auto it = actors_.find(id);
     if (it != actors_.end()) dispatch(*it->second);
   }
+  touched.clear();
+  touched_scratch_ = std::move(touched);
 }
 
 void NodeDaemon::post_result(Address to, ActorId actor, uint64_t sequence, uint32_t attempt, CallOutcome outcome,

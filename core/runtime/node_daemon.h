@@ -170,6 +170,7 @@ class NodeDaemon {
   std::vector<ReplyBuffer> replies_;  // results of this event, per client, posted after it
   size_t last_reply_ = 0;
   std::vector<protocol::CallEntryView> batch_scratch_;  // emptied after each batch
+  std::vector<ActorId> touched_scratch_;                 // the same for the actors a batch gave calls
   Deferred reply_flusher_;
   Scope tasks_scope_;  // running task functions
   Scope scope_;        // last: heartbeats and notifications die first
