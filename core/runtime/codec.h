@@ -70,8 +70,9 @@ std::string_view wire_tag_name(uint8_t tag);
 
 // The hot primitives (tags, varints) are inline and write through a cursor into a buffer grown ahead (no
 // per-byte capacity checks); anything long or malformed takes an out-of-line path. A small encoding (one
-// argument, one integer result) stays in the encoder's own bytes until take(): no string resized and zero-filled
-// for it. Not copyable or movable (the cursor may point into the encoder itself).
+// argument, one integer result, a serving request or reply: up to 64 bytes) stays in the encoder's own bytes
+// until take(): no string resized and zero-filled for it. Not copyable or movable (the cursor may point into the
+// encoder itself).
 class Encoder {
  public:
   Encoder() = default;
@@ -140,7 +141,7 @@ class Encoder {
     *at++ = static_cast<char>(value);
     return at;
   }
-  char inline_[32]{};
+  char inline_[64]{};
   char* data_ = inline_;  // inline_, or heap_'s bytes once the encoding outgrew inline_
   size_t capacity_ = sizeof inline_;
   Bytes heap_;
