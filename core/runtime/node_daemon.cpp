@@ -138,7 +138,7 @@ NodeDaemon::~NodeDaemon() {
 std::vector<ActorId> NodeDaemon::sorted_actor_ids() const {
   std::vector<ActorId> ids;
   ids.reserve(actors_.size());
-  for (const auto& [id, host] : actors_) ids.push_back(id);
+  actors_.for_each([&ids](ActorId id, const ActorHost&) { ids.push_back(id); });
   std::sort(ids.begin(), ids.end());
   return ids;
 }
@@ -146,7 +146,7 @@ std::vector<ActorId> NodeDaemon::sorted_actor_ids() const {
 std::vector<NodeDaemon::HostedActor> NodeDaemon::hosted_actors() const {
   std::vector<HostedActor> out;
   for (ActorId id : sorted_actor_ids()) {
-    const ActorHost* host = actors_.at(id).get();
+    const ActorHost* host = &actors_.at(id);
     out.push_back(HostedActor{id, host->info.incarnation, host->info.class_name, host->ready, host->queue.size(),
                               host->running});
   }
@@ -243,12 +243,12 @@ void NodeDaemon::reconcile(const std::vector<ActorIncarnation>& expected) {
   const std::set<ActorIncarnation> wanted(expected.begin(), expected.end());
   std::vector<ActorId> extra;
   for (ActorId id : sorted_actor_ids()) {
-    if (wanted.count(ActorIncarnation{id, actors_.at(id)->info.incarnation}) == 0) extra.push_back(id);
+    if (wanted.count(ActorIncarnation{id, actors_.at(id).info.incarnation}) == 0) extra.push_back(id);
   }
   for (ActorId id : extra) end_actor(id, "the control store no longer places it on node " + std::to_string(env_.node));
   // Deaths the control store has not heard of (the notice was lost): tell it again.
   for (const ActorIncarnation& pair : expected) {
-    if (actors_.count(pair.actor) > 0) continue;
+    if (actors_.contains(pair.actor)) continue;
     auto ended = ended_.find(pair.actor);
     if (ended != ended_.end() && ended->second.incarnation == pair.incarnation) {
       report_death(pair.actor, pair.incarnation, ended->second.cause, ended->second.exit_requested);
@@ -311,8 +311,8 @@ Task<Result<Bytes>> NodeDaemon::handle_create_actor(Address from, Bytes bytes) {
   }
   const ActorId id = request.actor.id;
   const uint64_t incarnation = request.actor.incarnation;
-  if (auto it = actors_.find(id); it != actors_.end()) {
-    if (it->second->info.incarnation >= incarnation) {
+  if (const ActorHost* hosted = actors_.find(id)) {
+    if (hosted->info.incarnation >= incarnation) {
       co_return Error{Errc::kUnavailable, here + " already hosts a life of actor " + std::to_string(id)};
     }
     end_actor(id, "superseded by incarnation " + std::to_string(incarnation));
@@ -335,19 +335,19 @@ Task<Result<Bytes>> NodeDaemon::handle_create_actor(Address from, Bytes bytes) {
   host->metrics = &class_metrics(options_.per_actor_metrics ? request.actor.class_name + "#" + std::to_string(id)
                                                             : request.actor.class_name);
   host->metrics->hosted.add(1);
-  actors_.emplace(id, std::move(host));
+  actors_.insert(id, std::move(host));
   actor_digest_ ^= actor_digest_term(id, incarnation);
 
   Status env_ready = co_await ensure_env(request.options.runtime_env);
-  auto it = actors_.find(id);
-  if (it == actors_.end() || it->second->info.incarnation != incarnation) {
+  ActorHost* hosted = actors_.find(id);
+  if (hosted == nullptr || hosted->info.incarnation != incarnation) {
     co_return Error{Errc::kUnavailable, "actor " + std::to_string(id) + " was ended while being created"};
   }
   if (!env_ready.ok()) {
     end_actor(id, "its runtime env is unavailable");
     co_return env_ready.error();
   }
-  ActorHost& actor = *it->second;
+  ActorHost& actor = *hosted;
   actor.context = std::make_unique<ActorContext>(
       env_, *client_, metrics_, actor.info, actor.scope,
       [this, id, incarnation](std::string cause) { scope_.spawn(exit_later(id, incarnation, std::move(cause))); });
@@ -361,8 +361,8 @@ Task<Result<Bytes>> NodeDaemon::handle_create_actor(Address from, Bytes bytes) {
   actor.starting = started;
   actor.scope.spawn(run_start(actor, started));
   std::optional<Status> outcome = co_await started.wait_until(env_.clock.now() + options_.actor_start_timeout);
-  it = actors_.find(id);
-  if (it == actors_.end() || it->second->info.incarnation != incarnation) {
+  hosted = actors_.find(id);
+  if (hosted == nullptr || hosted->info.incarnation != incarnation) {
     co_return Error{Errc::kUnavailable, "actor " + std::to_string(id) + " was ended while starting"};
   }
   if (!outcome) {
@@ -374,9 +374,9 @@ Task<Result<Bytes>> NodeDaemon::handle_create_actor(Address from, Bytes bytes) {
     end_actor(id, "start() failed");
     co_return Error{outcome->error().code, request.actor.class_name + ".start() failed: " + outcome->error().message};
   }
-  it->second->starting.reset();
-  it->second->ready = true;
-  dispatch(*it->second);
+  hosted->starting.reset();
+  hosted->ready = true;
+  dispatch(*hosted);
   co_return Bytes{};
 }
 
@@ -395,8 +395,8 @@ Task<void> NodeDaemon::run_start(ActorHost& actor, Completion<Status> done) {
 
 Task<void> NodeDaemon::exit_later(ActorId id, uint64_t incarnation, std::string cause) {
   co_await yield(env_.clock);  // never end an actor from inside its own coroutine
-  auto it = actors_.find(id);
-  if (it == actors_.end() || it->second->info.incarnation != incarnation) co_return;
+  const ActorHost* hosted = actors_.find(id);
+  if (hosted == nullptr || hosted->info.incarnation != incarnation) co_return;
   end_actor(id, cause, true);
   report_death(id, incarnation, cause, true);
 }
@@ -407,8 +407,8 @@ Task<Result<Bytes>> NodeDaemon::handle_kill_actor(Address from, Bytes bytes) {
   if (!decoded.ok()) co_return decoded.error();
   const KillActorOnNodeRequest& request = decoded.value();
   if (request.instance != instance_) co_return Bytes{};
-  auto it = actors_.find(request.actor);
-  if (it != actors_.end() && (request.incarnation == 0 || it->second->info.incarnation == request.incarnation)) {
+  const ActorHost* hosted = actors_.find(request.actor);
+  if (hosted != nullptr && (request.incarnation == 0 || hosted->info.incarnation == request.incarnation)) {
     end_actor(request.actor, "killed: " + request.cause);
   }
   co_return Bytes{};
@@ -439,8 +439,7 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
   std::string_view method_name;
   for (const CallEntryView& entry : entries) {
     if (actor == nullptr || actor->info.id != entry.actor) {
-      auto it = actors_.find(entry.actor);
-      actor = it == actors_.end() ? nullptr : it->second.get();
+      actor = actors_.find(entry.actor);
       method = nullptr;
     }
     if (actor == nullptr || !actor->ready || actor->info.incarnation != entry.incarnation) {
@@ -483,8 +482,7 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
   entries.clear();  // its views die with the message
   batch_scratch_ = std::move(entries);
   for (ActorId id : touched) {
-    auto it = actors_.find(id);
-    if (it != actors_.end()) dispatch(*it->second);
+    if (ActorHost* hosted = actors_.find(id)) dispatch(*hosted);
   }
   touched.clear();
   touched_scratch_ = std::move(touched);
@@ -590,9 +588,8 @@ Task<void> NodeDaemon::run_calls(ActorHost& actor, size_t slot) {
 }
 
 void NodeDaemon::end_actor(ActorId id, const std::string& cause, bool exit_requested) {
-  auto node = actors_.extract(id);
-  if (node.empty()) return;
-  std::unique_ptr<ActorHost> host = std::move(node.mapped());
+  std::unique_ptr<ActorHost> host = actors_.extract(id);
+  if (host == nullptr) return;
   const uint64_t incarnation = host->info.incarnation;
   actor_digest_ ^= actor_digest_term(id, incarnation);
   host->scope.cancel_all();  // its coroutines first: none of them runs again

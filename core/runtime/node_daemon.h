@@ -33,6 +33,7 @@
 #include "core/async/deferred.h"
 #include "core/async/rpc.h"
 #include "core/async/scope.h"
+#include "core/common/id_map.h"
 #include "core/env/env.h"
 #include "core/metrics/registry.h"
 #include "core/runtime/actor.h"
@@ -162,7 +163,7 @@ class NodeDaemon {
   std::map<std::string, std::unique_ptr<ClassMetrics>, std::less<>> class_metrics_;
   // Looked up on every call (a hash: a tree of thousands of actors was a cache miss per level); iterated only
   // through sorted_actor_ids(), so its order never reaches behaviour.
-  std::unordered_map<ActorId, std::unique_ptr<ActorHost>> actors_;
+  IdMap<ActorHost> actors_;
   std::map<ActorId, Ended> ended_;  // recently ended actors, to report again if the report was lost
   std::deque<ActorId> ended_order_;
   std::map<LeaseId, RunningTask> tasks_;

@@ -170,7 +170,7 @@ RuntimeClient::~RuntimeClient() { scope_.cancel_all(); }
 
 size_t RuntimeClient::calls_in_flight() const {
   size_t count = 0;
-  for (const auto& [id, submitter] : submitters_) count += submitter->queued.size() + submitter->inflight.size();
+  submitters_.for_each([&count](ActorId, const ActorSubmitter& s) { count += s.queued.size() + s.inflight.size(); });
   return count;
 }
 
@@ -279,8 +279,8 @@ Task<Status> RuntimeClient::kill_actor(ActorId id, bool no_restart) {
   if (!reply.ok()) co_return reply.error();
   // The life this client knew is over: look the actor up again before the next call instead of sending it to
   // the old location (where a node-death notice would turn a call that never ran into a lost one).
-  if (auto it = submitters_.find(id); it != submitters_.end() && it->second->location) {
-    ActorSubmitter& s = *it->second;
+  if (ActorSubmitter* found = submitters_.find(id); found != nullptr && found->location) {
+    ActorSubmitter& s = *found;
     s.stale = true;
     s.failed_incarnation = std::max(s.failed_incarnation, s.location->incarnation);
   }
@@ -288,20 +288,19 @@ Task<Status> RuntimeClient::kill_actor(ActorId id, bool no_restart) {
 }
 
 RuntimeClient::ActorSubmitter& RuntimeClient::submitter(ActorId id) {
-  auto it = submitters_.find(id);
-  if (it != submitters_.end()) return *it->second;
+  if (ActorSubmitter* found = submitters_.find(id)) return *found;
   if (submitters_.size() >= options_.max_cached_actors) evict_idle_submitters();
   auto submitter = std::make_unique<ActorSubmitter>();
   submitter->id = id;
-  return *submitters_.emplace(id, std::move(submitter)).first->second;
+  return submitters_.insert(id, std::move(submitter));
 }
 
 void RuntimeClient::evict_idle_submitters() {
   // Forget the oldest (lowest id) idle half: their locations are re-resolved on the next call.
   std::vector<ActorId> idle;
-  for (const auto& [id, submitter] : submitters_) {
-    if (!submitter->busy()) idle.push_back(id);
-  }
+  submitters_.for_each([&idle](ActorId id, const ActorSubmitter& s) {
+    if (!s.busy()) idle.push_back(id);
+  });
   std::sort(idle.begin(), idle.end());
   const size_t to_evict = std::min(idle.size(), submitters_.size() / 2 + 1);
   for (size_t i = 0; i < to_evict; ++i) submitters_.erase(idle[i]);
@@ -399,15 +398,15 @@ bool RuntimeClient::start_call(ActorId id, PendingCall& call) {
 }
 
 std::string RuntimeClient::state_of(ActorId actor) const {
-  auto it = submitters_.find(actor);
-  if (it == submitters_.end() || !it->second->location) return "";
-  return " (state " + std::string(actor_state_name(it->second->location->state)) + ")";
+  const ActorSubmitter* s = submitters_.find(actor);
+  if (s == nullptr || !s->location) return "";
+  return " (state " + std::string(actor_state_name(s->location->state)) + ")";
 }
 
 RuntimeClient::Withdrawn RuntimeClient::withdraw(ActorId actor, PendingCall& call) {
-  auto sit = submitters_.find(actor);
-  if (sit == submitters_.end()) return Withdrawn::kNowhere;
-  ActorSubmitter& s = *sit->second;
+  ActorSubmitter* found = submitters_.find(actor);
+  if (found == nullptr) return Withdrawn::kNowhere;
+  ActorSubmitter& s = *found;
   if (call.in_flight) {
     take_inflight(s, call);
     pump(s);  // it may have held back calls to a later life
@@ -553,8 +552,7 @@ void RuntimeClient::on_results(const Bytes& payload) {
     }
     if (result.actor != cached) {
       cached = result.actor;
-      auto it = submitters_.find(result.actor);
-      s = it == submitters_.end() ? nullptr : it->second.get();
+      s = submitters_.find(result.actor);
     }
     if (s == nullptr) continue;
     auto it = find_by_sequence(s->inflight, result.sequence);
@@ -573,19 +571,19 @@ void RuntimeClient::on_results(const Bytes& payload) {
 
 void RuntimeClient::settle_batch(uint64_t batch, const Outcome& outcome) {
   std::vector<std::pair<ActorId, PendingCall*>> calls;
-  for (const auto& [actor, submitter] : submitters_) {
-    for (const auto& call : submitter->inflight) {
+  submitters_.for_each([&](ActorId actor, const ActorSubmitter& s) {
+    for (PendingCall* call : s.inflight) {
       if (call->batch == batch) calls.emplace_back(actor, call);
     }
-  }
+  });
   // Settled in (actor, sequence) order, whatever the hash order of the submitters.
   std::sort(calls.begin(), calls.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : a.second->sequence < b.second->sequence;
   });
   for (auto& [actor, call] : calls) {
-    auto it = submitters_.find(actor);
-    if (it == submitters_.end() || !call->in_flight) continue;
-    finish_attempt(*it->second, call, outcome);
+    ActorSubmitter* s = submitters_.find(actor);
+    if (s == nullptr || !call->in_flight) continue;
+    finish_attempt(*s, call, outcome);
   }
 }
 
@@ -629,18 +627,18 @@ void RuntimeClient::fail_queued(ActorSubmitter& s, const Error& error) {
 
 Task<void> RuntimeClient::resolve(ActorId actor) {
   while (true) {
-    auto sit = submitters_.find(actor);
-    if (sit == submitters_.end()) co_return;
-    if (sit->second->queued.empty()) {
-      sit->second->resolving = false;
+    ActorSubmitter* found = submitters_.find(actor);
+    if (found == nullptr) co_return;
+    if (found->queued.empty()) {
+      found->resolving = false;
       co_return;
     }
-    const uint64_t after = sit->second->failed_incarnation;
+    const uint64_t after = found->failed_incarnation;
     const Bytes request = encode(protocol::WaitActorRequest{actor, after, options_.long_poll_timeout});
     Result<Bytes> reply = co_await control(protocol::kWaitActor, request, options_.long_poll_timeout);
-    sit = submitters_.find(actor);
-    if (sit == submitters_.end()) co_return;
-    ActorSubmitter& s = *sit->second;
+    found = submitters_.find(actor);  // it may have been evicted meanwhile
+    if (found == nullptr) co_return;
+    ActorSubmitter& s = *found;
     if (!reply.ok()) {
       if (reply.error().code == Errc::kNotFound || reply.error().code == Errc::kInvalidArgument) {
         s.resolving = false;
@@ -828,19 +826,19 @@ void RuntimeClient::on_nodes_dead(const std::vector<NodeIncarnation>& dead, cons
   };
   // Actor calls in flight to dead nodes: settle them now (retry or kPeerDied) instead of at their deadline.
   std::vector<std::pair<ActorId, PendingCall*>> lost_calls;
-  for (const auto& [actor, submitter] : submitters_) {
-    for (const auto& call : submitter->inflight) {
+  submitters_.for_each([&](ActorId actor, const ActorSubmitter& s) {
+    for (PendingCall* call : s.inflight) {
       if (is_dead(call->node, call->instance)) lost_calls.emplace_back(actor, call);
     }
-  }
+  });
   // Settled in (actor, sequence) order, whatever the hash order of the submitters.
   std::sort(lost_calls.begin(), lost_calls.end(), [](const auto& a, const auto& b) {
     return a.first != b.first ? a.first < b.first : a.second->sequence < b.second->sequence;
   });
   for (auto& [actor, call] : lost_calls) {
-    auto it = submitters_.find(actor);
-    if (it == submitters_.end() || !call->in_flight) continue;
-    finish_attempt(*it->second, call,
+    ActorSubmitter* s = submitters_.find(actor);
+    if (s == nullptr || !call->in_flight) continue;
+    finish_attempt(*s, call,
                    Outcome{Delivery::kLost, Error{Errc::kPeerDied, "node " + std::to_string(call->node) + " died"}});
   }
   for (auto& [attempt_id, attempt] : task_attempts_) {

@@ -35,6 +35,7 @@
 #include "core/async/rpc.h"
 #include "core/async/scope.h"
 #include "core/async/task.h"
+#include "core/common/id_map.h"
 #include "core/common/result.h"
 #include "core/env/env.h"
 #include "core/metrics/registry.h"
@@ -363,7 +364,7 @@ class RuntimeClient {
   RpcEndpoint endpoint_;
   // Looked up on every call (a hash: a tree of thousands of actors was a cache miss per level); the two walks
   // that act on several (eviction, node deaths) sort what they collect, so hash order never reaches behaviour.
-  std::unordered_map<ActorId, std::unique_ptr<ActorSubmitter>> submitters_;
+  IdMap<ActorSubmitter> submitters_;
   std::map<uint64_t, std::unique_ptr<TaskAttempt>> task_attempts_;  // by attempt id
   uint64_t nodes_version_ = 0;
   size_t node_dependents_ = 0;  // RPCs in flight to daemons
