@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/env/time.h"
@@ -50,6 +51,16 @@ struct ServeReply {
   std::string version;  // the version that answered
   ActorId backend = 0;
   uint32_t proxy_attempts = 1;  // backend calls the proxy made
+  TANDEM_CODEC_FIELDS(payload, version, backend, proxy_attempts)
+};
+
+// A ServeReply's encoding read in place (the views point into the bytes it was decoded from): how a proxy reads the
+// reply it forwards without copying it.
+struct ServeReplyView {
+  std::string_view payload;
+  std::string_view version;
+  ActorId backend = 0;
+  uint32_t proxy_attempts = 1;
   TANDEM_CODEC_FIELDS(payload, version, backend, proxy_attempts)
 };
 

@@ -163,8 +163,10 @@ ServingProxy::Routable ServingProxy::pick(const std::vector<ActorId>& tried, Tim
   return less_busy(candidates[a], candidates[b]);
 }
 
-void ServingProxy::note_version(const std::string& version, bool error, Duration latency) {
-  VersionWindow& window = versions_[version];
+void ServingProxy::note_version(std::string_view version, bool error, Duration latency) {
+  auto found = versions_.find(version);
+  if (found == versions_.end()) found = versions_.emplace(std::string(version), VersionWindow{}).first;
+  VersionWindow& window = found->second;
   ++window.requests;
   if (error) ++window.errors;
   window.latencies_ms.push_back(to_ms(latency));
@@ -197,17 +199,16 @@ Task<Result<Bytes>> ServingProxy::serve(Bytes request_bytes) {
     failed_total_.increment();
     co_return Error{Errc::kTimeout, "request waited past its deadline in proxy " + std::to_string(context_.id())};
   }
-  Result<ServeReply> reply = co_await route(request, deadline);
+  Result<Bytes> reply = co_await route(request, deadline);
   latency_ms_.record(to_ms(context_.clock().now() - start));
   if (!reply.ok()) {
     ++failed_;
     failed_total_.increment();
-    co_return reply.error();
   }
-  co_return runtime::encode(reply.value());
+  co_return std::move(reply);
 }
 
-Task<Result<ServeReply>> ServingProxy::route(ServeRequest& request, TimePoint deadline) {
+Task<Result<Bytes>> ServingProxy::route(ServeRequest& request, TimePoint deadline) {
   std::vector<ActorId> tried;
   std::optional<Error> last;  // built only when an attempt fails: the common request succeeds at once
   for (uint32_t attempt = 0; attempt < policy_.max_attempts; ++attempt) {
@@ -229,9 +230,18 @@ Task<Result<ServeReply>> ServingProxy::route(ServeRequest& request, TimePoint de
     request.budget = deadline - now;
     runtime::CallOptions options;
     options.timeout = deadline - now;
-    // start() encodes `request` now, so the retry below may change it again.
-    auto call = context_.client().handle(backend).start<ServeReply>(options, "handle", request);
-    Result<ServeReply> reply = co_await call;
+    // The call encodes `request` now, so the retry below may change it again.
+    runtime::ActorCall call(context_.client(), backend, "handle", runtime::encode_args(request), options);
+    Result<Bytes> reply = co_await call;
+    ServeReplyView value;  // views into reply's bytes
+    if (reply.ok()) {
+      Result<ServeReplyView> view = runtime::decode<ServeReplyView>(reply.value());
+      if (view.ok()) {
+        value = view.value();
+      } else {
+        reply = Error{Errc::kInvalidArgument, "undecodable result of handle: " + view.error().message};
+      }
+    }
     const TimePoint done = context_.clock().now();
     --chosen.inflight;
     if (!reply.ok() && (reply.error().code == Errc::kPeerDied || reply.error().code == Errc::kUnreachable)) {
@@ -239,14 +249,15 @@ Task<Result<ServeReply>> ServingProxy::route(ServeRequest& request, TimePoint de
     }
     if (!chosen.listed && chosen.inflight == 0) backends_.erase(backend);
     if (reply.ok()) {
-      ServeReply& value = reply.value();
-      value.proxy_attempts = attempt + 1;
       note_version(value.version, false, done - now);
       if (seen_++ % kRecordEvery == 0) {
-        recorded_.push_back(RecordedRequest{request.payload, value.payload, value.version, done - now, false});
+        recorded_.push_back(RecordedRequest{request.payload, std::string(value.payload), std::string(value.version),
+                                            done - now, false});
         while (recorded_.size() > kMaxRecordedRequests) recorded_.pop_front();
       }
-      co_return std::move(reply).value();
+      if (value.proxy_attempts == attempt + 1) co_return std::move(reply);  // forwarded as it came
+      co_return runtime::encode(ServeReply{std::string(value.payload), std::string(value.version), value.backend,
+                                           attempt + 1});
     }
     last = reply.error();
     if (last->code == Errc::kInternal) note_version(version, true, done - now);

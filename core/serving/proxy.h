@@ -79,13 +79,14 @@ class ServingProxy final : public runtime::Actor {
 
   Task<Result<Bytes>> serve(Bytes request_bytes);
   // `request` is the caller's (serve() keeps it alive across the call); its budget is rewritten per attempt.
-  Task<Result<ServeReply>> route(ServeRequest& request, TimePoint deadline);
+  // The answer is a ServeReply's encoding, the backend's own bytes when they already say what the client reads.
+  Task<Result<Bytes>> route(ServeRequest& request, TimePoint deadline);
   // A backend not in `tried`, or one with a null state when none is usable.
   // `tried`: backends this request already went to (a handful at most: max_attempts).
   Routable pick(const std::vector<ActorId>& tried, TimePoint now);
   Status fence(uint64_t epoch);
   ProxyStatus snapshot() const;
-  void note_version(const std::string& version, bool error, Duration latency);
+  void note_version(std::string_view version, bool error, Duration latency);
 
   runtime::ActorContext& context_;
   std::string service_;
@@ -105,7 +106,7 @@ class ServingProxy final : public runtime::Actor {
   uint64_t retries_ = 0;
   uint64_t seen_ = 0;
   std::deque<RecordedRequest> recorded_;
-  std::map<std::string, VersionWindow> versions_;
+  std::map<std::string, VersionWindow, std::less<>> versions_;  // found by string_view
   metrics::Counter& requests_total_;
   metrics::Counter& shed_total_;
   metrics::Counter& failed_total_;

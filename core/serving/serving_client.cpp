@@ -271,6 +271,7 @@ Task<RequestOutcome> ServingClient::request_with(std::string payload, Duration d
       out.code = Errc::kOk;
       out.answer = std::move(decoded.value().payload);
       out.version = std::move(decoded.value().version);
+      out.proxy_attempts = decoded.value().proxy_attempts;
       co_return out;
     }
     last = reply.error();

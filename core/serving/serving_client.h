@@ -69,6 +69,7 @@ struct RequestOutcome {
   std::string cluster;  // of the proxy that answered (or was tried last)
   std::string version;  // that answered
   uint32_t attempts = 0;
+  uint32_t proxy_attempts = 0;  // backend calls the answering proxy made (when ok): 2 or more after a retry there
   bool ok() const { return code == Errc::kOk; }
   Duration latency() const { return end - start; }
 };
