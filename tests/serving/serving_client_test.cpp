@@ -1,4 +1,4 @@
-// ServingClient on the sim world: how it treats proxies that refuse requests.
+// ServingClient and ServingProxy on the sim world: how requests get past a proxy or a backend that is gone.
 #include <catch2/catch.hpp>
 
 #include "tests/serving/serving_fixture.h"
@@ -14,11 +14,10 @@ TEST_CASE("ServingClient: a proxy on a down node costs a request one free refusa
   t.deploy(spec);
   // A client with no retry budget at all: any budgeted retry would be refused, so a request that first picks the
   // dead proxy succeeds only if the refusal is retried for free.
-  ServingClient& client = t.make_client("c1", "svc", 0, [](ServingClientOptions& options) {
+  ServingClient& client = t.ready_client("c1", "svc", 0, [](ServingClientOptions& options) {
     options.retry_ratio = 0;
     options.min_retries_per_second = 0;
   });
-  REQUIRE(t.run_until([&] { return client.ready(); }, 10s));
   // A node that runs a listed proxy and no backend, so the crash takes no request in flight at a backend.
   const ServiceMetadata meta = t.ok(t.on_head("c1", [&](RuntimeClient& c) -> Task<Result<ServiceMetadata>> {
     co_return co_await t.appmaster(c, "c1").metadata();
@@ -50,6 +49,33 @@ TEST_CASE("ServingClient: a proxy on a down node costs a request one free refusa
   CHECK(client.ejections() >= 1);  // ... and ejected at its first refusal
   CHECK(client.refusals() <= 3);   // so only the first few requests ever met it
   CHECK(client.retries() == 0);    // and no budgeted retry was needed
+}
+
+TEST_CASE("ServingProxy: a request whose backend was killed is retried on another, and the reply says so") {
+  ServingFixture t({.workers_per_cluster = 4});
+  ServiceSpec spec = test_spec("svc", {{"c1", 2}});
+  t.deploy(spec);
+  ServingClient& client = t.ready_client("c1");
+  const ServiceMetadata meta = t.ok(t.on_head("c1", [&](RuntimeClient& c) -> Task<Result<ServiceMetadata>> {
+    co_return co_await t.appmaster(c, "c1").metadata();
+  }));
+  REQUIRE(meta.backends.size() == 2);
+  auto load = t.start_load(client, t.client_node("c1"), 100, 3s);
+  t.run_for(500ms);
+  const ActorId victim = meta.backends.front().id;
+  t.ok(t.on_head("c1", [&](RuntimeClient& c) -> Task<Status> { co_return co_await c.kill_actor(victim); }));
+  t.run_for(3s);
+  t.drain_loads();
+  INFO(load->first_error());
+  CHECK(load->failed() == 0);  // the proxy's retry hides the death from the client
+  uint32_t retried_at_proxy = 0;
+  for (const RequestOutcome& outcome : load->outcomes) {
+    if (!outcome.ok()) continue;
+    CHECK(outcome.proxy_attempts >= 1);
+    CHECK(outcome.answer.size() == 15);  // the backend's reply reached the client whole, forwarded or re-encoded
+    if (outcome.proxy_attempts >= 2) ++retried_at_proxy;
+  }
+  CHECK(retried_at_proxy >= 1);
 }
 
 }  // namespace

@@ -372,6 +372,14 @@ class ServingFixture {
     return client;
   }
 
+  // make_client(), then the world run until the client has pulled a resolution listing a proxy (10 s at most).
+  ServingClient& ready_client(const std::string& cluster, const std::string& service = "svc", size_t index = 0,
+                              std::function<void(ServingClientOptions&)> tweak = {}) {
+    ServingClient& client = make_client(cluster, service, index, std::move(tweak));
+    REQUIRE(run_until([&] { return client.ready(); }, std::chrono::seconds(10)));
+    return client;
+  }
+
   // Issues `rate` requests per second from the client until stop_load() or `duration`; outcomes in the record.
   std::shared_ptr<LoadRecord> start_load(ServingClient& client, NodeId node, double rate,
                                          Duration duration = std::chrono::hours(1)) {
