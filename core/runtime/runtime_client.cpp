@@ -52,6 +52,13 @@ struct RuntimeClient::ActorSubmitter {
   // vector so a call neither allocates nor frees a map node.
   std::vector<std::pair<uint64_t, size_t>> inflight_by_incarnation;
 
+  std::pair<uint64_t, size_t>* inflight_count(uint64_t incarnation) {
+    for (auto& entry : inflight_by_incarnation) {
+      if (entry.first == incarnation) return &entry;
+    }
+    return nullptr;
+  }
+
   // A dirty submitter counts as busy so that eviction never frees one dirty_ points to.
   bool busy() const { return !queued.empty() || !inflight.empty() || resolving || dirty; }
   bool sendable() const { return location && !stale && location->state == ActorState::kAlive; }
@@ -423,9 +430,8 @@ void RuntimeClient::take_inflight(ActorSubmitter& s, PendingCall& call) {
   TANDEM_CHECK(it != s.inflight.end() && *it == &call, "an in-flight call is missing from its list");
   s.inflight.erase(it);
   call.in_flight = false;
-  auto count = std::find_if(s.inflight_by_incarnation.begin(), s.inflight_by_incarnation.end(),
-                            [&call](const auto& entry) { return entry.first == call.incarnation; });
-  TANDEM_CHECK(count != s.inflight_by_incarnation.end() && count->second > 0, "in-flight call count underflow");
+  std::pair<uint64_t, size_t>* count = s.inflight_count(call.incarnation);
+  TANDEM_CHECK(count != nullptr && count->second > 0, "in-flight call count underflow");
   if (--count->second == 0) {
     *count = s.inflight_by_incarnation.back();
     s.inflight_by_incarnation.pop_back();
@@ -504,12 +510,10 @@ void RuntimeClient::send(ActorSubmitter& s, PendingCall* call) {
   batch->writer.call_entry(s.id, call->incarnation, call->sequence, call->attempt, call->method, call->args);
   batch->calls.push_back(call);
   call->in_flight = true;
-  auto count = std::find_if(s.inflight_by_incarnation.begin(), s.inflight_by_incarnation.end(),
-                            [call](const auto& entry) { return entry.first == call->incarnation; });
-  if (count == s.inflight_by_incarnation.end()) {
-    s.inflight_by_incarnation.emplace_back(call->incarnation, 1);
-  } else {
+  if (std::pair<uint64_t, size_t>* count = s.inflight_count(call->incarnation)) {
     ++count->second;
+  } else {
+    s.inflight_by_incarnation.emplace_back(call->incarnation, 1);
   }
   depend_on_nodes();
   insert_by_sequence(s.inflight, call);

@@ -362,8 +362,8 @@ class RuntimeClient {
   uint64_t next_request_ = 1;
   uint64_t next_attempt_id_ = 1;
   RpcEndpoint endpoint_;
-  // Looked up on every call (a hash: a tree of thousands of actors was a cache miss per level); the two walks
-  // that act on several (eviction, node deaths) sort what they collect, so hash order never reaches behaviour.
+  // Looked up on every call (an IdMap: a multiply and usually one slot); the walks that act on several (eviction,
+  // bounced batches, node deaths) sort what they collect, so table order never reaches behaviour.
   IdMap<ActorSubmitter> submitters_;
   std::map<uint64_t, std::unique_ptr<TaskAttempt>> task_attempts_;  // by attempt id
   uint64_t nodes_version_ = 0;
@@ -375,7 +375,7 @@ class RuntimeClient {
   metrics::Histogram& task_latency_ms_;
   std::vector<ActorSubmitter*> dirty_;     // to pump at the next flush, in the order they were marked
   std::vector<ActorSubmitter*> flushing_;  // dirty_ while a flush walks it
-  std::vector<OutBatch> out_;      // batches being filled by the current flush
+  std::vector<OutBatch> out_;              // batches being filled by the current flush
   Deferred flusher_;
   std::vector<Wakeup> settled_;   // callers to resume after the current event, in the order their calls settled
   std::vector<Wakeup> resuming_;  // settled_ while they are resumed
