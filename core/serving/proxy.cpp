@@ -239,7 +239,7 @@ Task<Result<Bytes>> ServingProxy::route(ServeRequest& request, TimePoint deadlin
       if (view.ok()) {
         value = view.value();
       } else {
-        reply = Error{Errc::kInvalidArgument, "undecodable result of handle: " + view.error().message};
+        reply = Error{Errc::kInvalidArgument, "undecodable result of " + call.method() + ": " + view.error().message};
       }
     }
     const TimePoint done = context_.clock().now();
