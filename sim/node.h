@@ -24,6 +24,7 @@ class SimClock final : public Clock {
   SimClock(World& world, NodeId node) : world_(world), node_(node) {}
   TimePoint now() const override { return world_.now() + skew_; }
   void wake_at(TimePoint when, Wakeup wakeup) override { world_.schedule_wakeup(node_, when - skew_, wakeup); }
+  void wake_after_event(Wakeup wakeup) override { world_.schedule_after_event(node_, wakeup); }
   void set_skew(Duration skew) { skew_ = skew; }
   Duration skew() const { return skew_; }
 

@@ -240,8 +240,40 @@ bool World::step_settled() {
       return true;
     }
   }
+  in_event_ = true;
   dispatch(event);
+  if (!after_event_.empty()) run_after_event();
+  in_event_ = false;
   return true;
+}
+
+void World::schedule_after_event(NodeId node, Wakeup wakeup) {
+  if (!in_event_) {  // asked from outside the run loop (a test, a boot): the next event at this time will do
+    schedule_wakeup(node, now_, wakeup);
+    return;
+  }
+  after_event_.push_back(PendingWakeup{node, wakeup});
+}
+
+void World::run_after_event() {
+  // By index: a resumed task may ask for more, which joins this same pass.
+  for (size_t i = 0; i < after_event_.size(); ++i) {
+    const PendingWakeup pending = after_event_[i];
+    ++stats_.wakeups;
+    if (!pending.wakeup.valid()) {
+      ++stats_.stale_wakeups;
+      continue;
+    }
+    if (nodes_[pending.node]->state != NodeState::kUp) {  // an action paused it meanwhile: wait for resume()
+      schedule_wakeup(pending.node, now_, pending.wakeup);
+      continue;
+    }
+    trace_.mix(hash_combine(static_cast<uint64_t>(to_ns(now_)), pending.node ^ 0xaf7e4000000000ULL));
+    current_node_ = pending.node;
+    pending.wakeup.fire();
+    current_node_ = kNoNode;
+  }
+  after_event_.clear();
 }
 
 void World::run_until(TimePoint until) {

@@ -167,6 +167,8 @@ class World {
   bool step_settled();                    // step() once the wheel is settled (run_until settles when it peeks)
 
   void schedule_wakeup(NodeId node, TimePoint when, Wakeup wakeup);
+  void schedule_after_event(NodeId node, Wakeup wakeup);  // see Clock::wake_after_event
+  void run_after_event();                                  // resumes what the event just dispatched asked for
   void send(NodeId from_node, Message&& message);
   void dispatch(const QueuedEvent& event);
   void deliver(uint32_t slot);
@@ -204,6 +206,10 @@ class World {
   size_t live_wakeups_at_last_shed_ = 0;
   size_t paused_nodes_ = 0;        // step() looks up an event's node only while some node is paused
   NodeId current_node_ = kNoNode;  // whose code runs now; guards against a node crashing itself
+  bool in_event_ = false;          // dispatch() or run_after_event() runs
+  // Wakeups to run when the current event's code returns (Clock::wake_after_event), in request order; no event
+  // of their own, so a batch flush costs no heap push and pop.
+  std::vector<PendingWakeup> after_event_;
 };
 
 }  // namespace tandem::sim

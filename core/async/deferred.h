@@ -2,9 +2,9 @@
 // how batching code sends everything one turn produced in one message.
 //
 // Contract:
-// - request() arranges for the action to run through the clock at the current time (after the event that asked,
-//   like a yield), once; further requests before it runs are folded into that run. A request made while the
-//   action runs schedules one more run after it.
+// - request() arranges for the action to run right after the event that asked (Clock::wake_after_event: in the
+//   simulator that costs no event of its own), once; further requests before it runs are folded into that run.
+//   A request made while the action runs schedules one more run after it.
 // - The action runs in a root task of the Scope given to start(); cancelling that scope (or destroying it)
 //   stops the Deferred: later requests do nothing. The Deferred must outlive that scope's tasks (declare it
 //   before the Scope).
@@ -33,7 +33,7 @@ class Deferred {
   void request() {
     if (requested_) return;
     requested_ = true;
-    if (!running_) clock_.wake_at(clock_.now(), wakeup_);
+    if (!running_) clock_.wake_after_event(wakeup_);
   }
 
  private:
@@ -43,7 +43,7 @@ class Deferred {
     template <typename Promise>
     void await_suspend(std::coroutine_handle<Promise> handle) {
       self.wakeup_ = make_wakeup(handle);
-      if (self.requested_) self.clock_.wake_at(self.clock_.now(), self.wakeup_);  // asked for while running
+      if (self.requested_) self.clock_.wake_after_event(self.wakeup_);  // asked for while running
     }
     void await_resume() const noexcept {}
   };

@@ -16,6 +16,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/async/frame_pool.h"
 #include "core/async/wakeup.h"
 #include "core/common/check.h"
 
@@ -34,6 +35,9 @@ struct PromiseBase {
   std::coroutine_handle<> continuation;  // the awaiting parent; empty for a root task
   TaskControl* control = nullptr;        // the root's control, set when spawned or awaited
   std::exception_ptr exception;
+
+  static void* operator new(size_t bytes) { return allocate_frame(bytes); }
+  static void operator delete(void* frame, size_t bytes) { release_frame(frame, bytes); }
 
   std::suspend_always initial_suspend() noexcept { return {}; }
 

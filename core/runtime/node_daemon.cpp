@@ -435,13 +435,13 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
   }
   std::vector<ActorId> touched = std::move(touched_scratch_);  // actors given calls, to dispatch once all are queued
   ActorHost* actor = nullptr;
-  const ActorMethod* method = nullptr;  // the previous entry's: a batch usually calls one method many times
+  // The previous entry's method and its class: a batch usually calls one method many times, often of many
+  // actors of one class (a health round pings every backend).
+  const ActorMethod* method = nullptr;
+  const ActorClass* method_class = nullptr;
   std::string_view method_name;
   for (const CallEntryView& entry : entries) {
-    if (actor == nullptr || actor->info.id != entry.actor) {
-      actor = actors_.find(entry.actor);
-      method = nullptr;
-    }
+    if (actor == nullptr || actor->info.id != entry.actor) actor = actors_.find(entry.actor);
     if (actor == nullptr || !actor->ready || actor->info.incarnation != entry.incarnation) {
       post_result(from, entry.actor, entry.sequence, entry.attempt, CallOutcome::kRefused,
                   Error{Errc::kPeerDied, "actor " + std::to_string(entry.actor) + " (incarnation " +
@@ -449,8 +449,9 @@ void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payloa
                                              std::to_string(env_.node)});
       continue;
     }
-    if (method == nullptr || entry.method != method_name) {
+    if (method == nullptr || method_class != actor->actor_class || entry.method != method_name) {
       method = actor->actor_class->find_method(entry.method);
+      method_class = actor->actor_class;
       method_name = entry.method;
     }
     if (method == nullptr) {

@@ -365,7 +365,7 @@ void RuntimeClient::settle_value(PendingCall& call, std::string_view value) {
 void RuntimeClient::wake_settled(PendingCall& call) {
   if (!call.waiter.valid()) return;  // its caller was cancelled, or has not suspended yet
   settled_.push_back(call.waiter);
-  if (!in_results_) resumer_.request();
+  resumer_.request();
 }
 
 void RuntimeClient::resume_settled() {
@@ -531,16 +531,6 @@ void RuntimeClient::post_batch(OutBatch& batch) {
 }
 
 void RuntimeClient::on_results(const Bytes& payload) {
-  // Callers whose calls this message settles resume when it has been read, here rather than in an event of their
-  // own (a lone call's reply would otherwise cost one more event); in settling order, as resume_settled() does.
-  struct ResumeWhenRead {
-    RuntimeClient& client;
-    explicit ResumeWhenRead(RuntimeClient& c) : client(c) { client.in_results_ = true; }
-    ~ResumeWhenRead() {
-      client.in_results_ = false;
-      client.resume_settled();
-    }
-  } resume_when_read(*this);
   protocol::CallWireReader reader(payload);
   if (!reader.call_results_header()) {
     env_.log.write(LogLevel::kWarning, "runtime", "undecodable call results from a node: " + reader.error().message);

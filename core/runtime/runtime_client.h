@@ -379,7 +379,6 @@ class RuntimeClient {
   Deferred flusher_;
   std::vector<Wakeup> settled_;   // callers to resume after the current event, in the order their calls settled
   std::vector<Wakeup> resuming_;  // settled_ while they are resumed
-  bool in_results_ = false;       // on_results() runs: it resumes the callers it settled itself, when done
   Deferred resumer_;
   Scope scope_;  // last: its coroutines use everything above
 };

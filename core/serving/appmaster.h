@@ -212,7 +212,8 @@ class AppMaster final : public runtime::Actor {
   Status check_can_act() const;
   const VersionSpec* version(const std::string& name) const { return meta_.spec.find_version(name); }
   std::string next_member_name(const char* kind);
-  void publish_gauges();
+  void publish_lease_gauges();  // acting epoch and its bounds, after every lease confirmation
+  void publish_gauges();        // those, plus backends serving per version, desired replicas, upgrade state
   Duration wait_poll() const { return std::min<Duration>(options_.reconcile_period, std::chrono::milliseconds(100)); }
 
   runtime::ActorContext& context_;
@@ -235,7 +236,7 @@ class AppMaster final : public runtime::Actor {
   bool routes_dirty_ = false;
   uint64_t route_generation_ = 0;
   std::map<ActorId, uint64_t> route_acked_;   // proxy -> generation it acknowledged
-  std::map<ActorId, uint32_t> health_failures_;
+  std::map<ActorId, uint32_t> health_failures_;  // member -> consecutive failed checks; absent = none
   // meta_.backend(id) without its scan (a health check per backend per period): positions in meta_.backends,
   // checked on every use and rebuilt on a miss, so edits of meta_ need not keep it up to date.
   std::unordered_map<ActorId, size_t> backend_index_;
