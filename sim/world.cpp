@@ -259,21 +259,25 @@ void World::run_after_event() {
   // By index: a resumed task may ask for more, which joins this same pass.
   for (size_t i = 0; i < after_event_.size(); ++i) {
     const PendingWakeup pending = after_event_[i];
-    ++stats_.wakeups;
-    if (!pending.wakeup.valid()) {
-      ++stats_.stale_wakeups;
+    if (pending.wakeup.valid() && nodes_[pending.node]->state != NodeState::kUp) {
+      schedule_wakeup(pending.node, now_, pending.wakeup);  // an action paused it meanwhile: wait for resume()
       continue;
     }
-    if (nodes_[pending.node]->state != NodeState::kUp) {  // an action paused it meanwhile: wait for resume()
-      schedule_wakeup(pending.node, now_, pending.wakeup);
-      continue;
-    }
-    trace_.mix(hash_combine(static_cast<uint64_t>(to_ns(now_)), pending.node ^ 0xaf7e4000000000ULL));
-    current_node_ = pending.node;
-    pending.wakeup.fire();
-    current_node_ = kNoNode;
+    fire(pending, pending.node ^ 0xaf7e4000000000ULL);
   }
   after_event_.clear();
+}
+
+void World::fire(const PendingWakeup& pending, uint64_t trace_tag) {
+  ++stats_.wakeups;
+  if (!pending.wakeup.valid()) {
+    ++stats_.stale_wakeups;
+    return;
+  }
+  trace_.mix(hash_combine(static_cast<uint64_t>(to_ns(now_)), trace_tag));
+  current_node_ = pending.node;
+  pending.wakeup.fire();
+  current_node_ = kNoNode;
 }
 
 void World::run_until(TimePoint until) {
@@ -368,15 +372,7 @@ void World::dispatch(const QueuedEvent& event) {
     case kWakeup: {
       const PendingWakeup pending = wakeups_[event.slot];
       free_wakeups_.push_back(event.slot);
-      ++stats_.wakeups;
-      if (!pending.wakeup.valid()) {
-        ++stats_.stale_wakeups;
-        return;
-      }
-      trace_.mix(hash_combine(static_cast<uint64_t>(event.time_ns), pending.node));
-      current_node_ = pending.node;
-      pending.wakeup.fire();
-      current_node_ = kNoNode;
+      fire(pending, pending.node);
       return;
     }
     case kDeliver:

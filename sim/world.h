@@ -169,6 +169,7 @@ class World {
   void schedule_wakeup(NodeId node, TimePoint when, Wakeup wakeup);
   void schedule_after_event(NodeId node, Wakeup wakeup);  // see Clock::wake_after_event
   void run_after_event();                                  // resumes what the event just dispatched asked for
+  void fire(const PendingWakeup& pending, uint64_t trace_tag);  // counts, traces and resumes one wakeup if valid
   void send(NodeId from_node, Message&& message);
   void dispatch(const QueuedEvent& event);
   void deliver(uint32_t slot);

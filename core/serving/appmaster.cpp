@@ -306,7 +306,7 @@ Task<void> AppMaster::sweep_orphans() {
 Task<void> AppMaster::confirm_loop() {
   while (true) {
     Status confirmed = co_await lease_.confirm();
-    publish_lease_gauges();  // the serving gauges follow the health rounds: counting them 4x a second cost 10% of idle
+    publish_lease_gauges();  // the serving gauges follow the health rounds: counting them 4x a second was 9% of idle
     if (lease_.deposed()) {
       context_.exit("AppMaster epoch " + std::to_string(lease_.epoch()) + " deposed: " + confirmed.error().message);
       co_return;

@@ -15,6 +15,15 @@ namespace {
 
 using testing::SimFixture;
 
+// One node and a Deferred on its clock that counts its runs, started in `scope`.
+struct CountedDeferred {
+  SimFixture t{1};
+  int runs = 0;
+  Deferred flush{t.env(0).clock, [this] { ++runs; }};
+  Scope scope;
+  CountedDeferred() { flush.start(scope); }
+};
+
 // Appends `name` to `log` at `when`, through an ordinary timer.
 Task<void> note_at(Clock& clock, TimePoint when, std::vector<std::string>& log, std::string name) {
   co_await sleep_until(clock, when);
@@ -73,48 +82,35 @@ TEST_CASE("Deferred: a request made while the action runs gets one more run, and
 }
 
 TEST_CASE("Deferred: asked from outside the run loop, the action runs at the next step at that time") {
-  SimFixture t(1);
-  int runs = 0;
-  Deferred flush(t.env(0).clock, [&] { ++runs; });
-  Scope scope;
-  flush.start(scope);
-  flush.request();
-  CHECK(runs == 0);
-  t.world.run_for(Duration(0));
-  CHECK(runs == 1);
+  CountedDeferred d;
+  d.flush.request();
+  CHECK(d.runs == 0);
+  d.t.world.run_for(Duration(0));
+  CHECK(d.runs == 1);
 }
 
 TEST_CASE("Deferred: a run asked for by an action that then pauses the node waits for resume()") {
-  SimFixture t(1);
-  int runs = 0;
-  Deferred flush(t.env(0).clock, [&] { ++runs; });
-  Scope scope;
-  flush.start(scope);
-  t.world.at(TimePoint(1ms), [&] {
-    flush.request();
-    t.world.pause(t.node(0));
+  CountedDeferred d;
+  d.t.world.at(TimePoint(1ms), [&] {
+    d.flush.request();
+    d.t.world.pause(d.t.node(0));
   });
-  t.world.run_for(5ms);
-  CHECK(runs == 0);
-  t.world.resume(t.node(0));
-  t.world.run_for(Duration(0));
-  CHECK(runs == 1);
+  d.t.world.run_for(5ms);
+  CHECK(d.runs == 0);
+  d.t.world.resume(d.t.node(0));
+  d.t.world.run_for(Duration(0));
+  CHECK(d.runs == 1);
 }
 
 TEST_CASE("Deferred: cancelling its scope stops it, and later requests do nothing") {
-  SimFixture t(1);
-  int runs = 0;
-  Deferred flush(t.env(0).clock, [&] { ++runs; });
-  {
-    Scope scope;
-    flush.start(scope);
-    t.world.at(TimePoint(1ms), [&] { flush.request(); });
-    t.world.run_for(2ms);
-    CHECK(runs == 1);
-  }
-  t.world.at(TimePoint(3ms), [&] { flush.request(); });
-  t.world.run_for(2ms);
-  CHECK(runs == 1);
+  CountedDeferred d;
+  d.t.world.at(TimePoint(1ms), [&] { d.flush.request(); });
+  d.t.world.run_for(2ms);
+  CHECK(d.runs == 1);
+  d.scope.cancel_all();
+  d.t.world.at(TimePoint(3ms), [&] { d.flush.request(); });
+  d.t.world.run_for(2ms);
+  CHECK(d.runs == 1);
 }
 
 #if !defined(__SANITIZE_ADDRESS__)
