@@ -10,6 +10,9 @@
 //   encodes its value: a member `Task<Result<int>> add(int a, int b)` is registered with
 //   `registry.add<Counter>("Counter").method("add", &Counter::add)` and called with
 //   `handle.call<int>("add", 2, 3)`. A `Task<Status>` member returns nothing (call<void>).
+// - An inline method returns its outcome without suspending (`Status ping(uint64_t)`, `Result<int> get()`: no
+//   Task). Callers see no difference; a daemon runs it on arrival when the actor has nothing queued and a free
+//   slot (no coroutine frame, no runner), else in its turn like any call.
 // - Undecodable arguments give kInvalidArgument naming the method and argument; an exception escaping a
 //   method gives kInternal to the caller and the actor carries on (as in Ray). An Error a method returns goes
 //   to the caller unchanged.
@@ -173,6 +176,11 @@ struct ActorMethod {
   std::string qualified_name;
   MethodRun (*start)(const void* member, Actor& self, std::string_view args, const std::string& qualified_name) =
       nullptr;
+  // Set for an inline method (one that returns its outcome without suspending, e.g. a health ping): runs it now
+  // and gives its encoded outcome. A daemon takes this path when the call would start at once anyway, so the
+  // call costs no coroutine frame and no runner; otherwise the call queues and `start` runs it in its turn.
+  Result<Bytes> (*run_now)(const void* member, Actor& self, std::string_view args,
+                           const std::string& qualified_name) = nullptr;
   // The member function pointer, type-erased (copied back by `start` as the type it was registered with).
   alignas(void*) unsigned char member[2 * sizeof(void*)] = {};
 
@@ -240,6 +248,36 @@ MethodRun start_method(const void* member, Actor& actor, std::string_view args, 
   }
 }
 
+// An inline method (Status or Result<R> returned directly, not a Task): decodes, calls and encodes at once.
+template <typename T, typename Outcome, typename... Args>
+Result<Bytes> run_inline_method(const void* member, Actor& actor, std::string_view args,
+                                const std::string& qualified_name) {
+  using Member = Outcome (T::*)(Args...);
+  Member fn;
+  std::memcpy(&fn, member, sizeof(fn));
+  T& self = static_cast<T&>(actor);
+  Result<std::tuple<std::decay_t<Args>...>> decoded = decode_args<std::decay_t<Args>...>(args);
+  if (!decoded.ok()) return Error{Errc::kInvalidArgument, qualified_name + ": " + decoded.error().message};
+  Outcome outcome = std::apply([&](auto&... a) { return (self.*fn)(a...); }, decoded.value());
+  if (!outcome.ok()) return outcome.error();
+  if constexpr (std::is_same_v<Outcome, Status>) {
+    return Bytes{};
+  } else {
+    return encode(outcome.value());
+  }
+}
+
+inline Task<Result<Bytes>> finished(Result<Bytes> outcome) { co_return outcome; }
+
+// An inline method run in its turn by a runner (the actor was busy when it came): run now, handed over as the
+// finished outcome of a one-step frame.
+template <typename T, typename Outcome, typename... Args>
+MethodRun start_inline_method(const void* member, Actor& actor, std::string_view args,
+                              const std::string& qualified_name) {
+  return MethodRun(finished(run_inline_method<T, Outcome, Args...>(member, actor, args, qualified_name)),
+                   &finish_method<Result<Bytes>, true>);
+}
+
 }  // namespace detail
 
 // Adds methods to one registered class.
@@ -260,6 +298,21 @@ class ActorClassBuilder {
     return *this;
   }
 
+  // Inline methods: they return their outcome without suspending (see ActorMethod::run_now).
+  template <typename R, typename... Args>
+  ActorClassBuilder& method(std::string name, Result<R> (T::*fn)(Args...)) {
+    add(std::move(name), fn, &detail::start_inline_method<T, Result<R>, Args...>,
+        &detail::run_inline_method<T, Result<R>, Args...>);
+    return *this;
+  }
+
+  template <typename... Args>
+  ActorClassBuilder& method(std::string name, Status (T::*fn)(Args...)) {
+    add(std::move(name), fn, &detail::start_inline_method<T, Status, Args...>,
+        &detail::run_inline_method<T, Status, Args...>);
+    return *this;
+  }
+
   // A method that takes and returns raw bytes, with no codec in between.
   ActorClassBuilder& raw_method(std::string name, Task<Result<Bytes>> (T::*fn)(Bytes)) {
     add(std::move(name), fn, &detail::start_method<T, true, Result<Bytes>, Bytes>);
@@ -268,12 +321,14 @@ class ActorClassBuilder {
 
  private:
   template <typename Member>
-  void add(std::string name, Member fn, decltype(ActorMethod::start) start) {
+  void add(std::string name, Member fn, decltype(ActorMethod::start) start,
+           decltype(ActorMethod::run_now) run_now = nullptr) {
     TANDEM_CHECK(validate_name(name, "a method name").ok(), "a method name must be 1..kMaxNameBytes bytes");
     static_assert(sizeof(Member) <= sizeof(ActorMethod::member) && std::is_trivially_copyable_v<Member>);
     ActorMethod method;
     method.qualified_name = class_.name + "." + name;
     method.start = start;
+    method.run_now = run_now;
     std::memcpy(&method.member, &fn, sizeof(fn));
     const bool inserted = class_.methods.emplace(std::move(name), std::move(method)).second;
     TANDEM_CHECK(inserted, "an actor method was registered twice");

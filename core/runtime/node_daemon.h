@@ -122,6 +122,8 @@ class NodeDaemon {
   void on_call_batch(Address from, uint64_t batch, const Bytes& payload);
   void post_result(Address to, ActorId actor, uint64_t sequence, uint32_t attempt, protocol::CallOutcome outcome,
                    const Result<Bytes>& result);
+  // Runs an inline method's call on arrival (the actor has nothing queued and a free slot) and posts its result.
+  void run_inline(ActorHost& actor, const ActorMethod& method, Address from, const protocol::CallEntryView& entry);
   void flush_replies();
   Task<Result<Bytes>> handle_run_task(Address from, Bytes request);
 

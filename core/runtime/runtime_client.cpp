@@ -350,6 +350,18 @@ Result<Bytes>& ActorCall::finish() {
   return *call_.result;
 }
 
+ActorCallGroup::ActorCallGroup(RuntimeClient& client, Duration timeout)
+    : client_(client), clock_(&client.env().clock), deadline_(clock_->now() + timeout) {
+  options_.timeout = timeout;
+}
+
+void ActorCallGroup::start(ActorId actor, std::string_view method, Bytes args) {
+  ActorCall& call = calls_.emplace_back(client_, actor, method, std::move(args), options_);
+  // Nothing settles a queued call before the current event ends, so the countdown is in place first.
+  call.call_.countdown = &countdown_;
+  if (call.queued_) ++countdown_.pending;
+}
+
 void RuntimeClient::settle(PendingCall& call, Result<Bytes> value) {
   if (call.done()) return;
   call.result.emplace(std::move(value));
@@ -363,8 +375,14 @@ void RuntimeClient::settle_value(PendingCall& call, std::string_view value) {
 }
 
 void RuntimeClient::wake_settled(PendingCall& call) {
-  if (!call.waiter.valid()) return;  // its caller was cancelled, or has not suspended yet
-  settled_.push_back(call.waiter);
+  const Wakeup* waiter = &call.waiter;
+  if (call.countdown != nullptr) {
+    TANDEM_CHECK(call.countdown->pending > 0, "a call group settled more calls than it queued");
+    if (--call.countdown->pending > 0) return;  // the group waits for its last call
+    waiter = &call.countdown->waiter;
+  }
+  if (!waiter->valid()) return;  // its caller was cancelled, or has not suspended yet
+  settled_.push_back(*waiter);
   resumer_.request();
 }
 

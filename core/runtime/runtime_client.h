@@ -22,6 +22,7 @@
 
 #include <concepts>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -68,6 +69,12 @@ struct ClientOptions {
 
 class RuntimeClient;
 
+// Calls awaited together (ActorCallGroup): each settled call counts down, and the last one resumes the awaiter.
+struct CallCountdown {
+  size_t pending = 0;  // calls queued and not yet settled
+  Wakeup waiter{};
+};
+
 // One actor call as its caller sees it: queued, in flight, or settled. Internal to RuntimeClient; it lives in
 // the caller's coroutine frame (inside an ActorCall), the client's lists point at it until it settles, and a
 // caller cancelled mid-call withdraws it from them.
@@ -91,6 +98,7 @@ struct PendingCall {
   // its deadline timer.
   std::optional<Result<Bytes>> result{};
   Wakeup waiter{};
+  CallCountdown* countdown = nullptr;  // set for a call of an ActorCallGroup, which is resumed instead of `waiter`
 
   bool done() const { return result.has_value(); }
 };
@@ -122,6 +130,7 @@ class ActorCall {
   Result<Bytes>& finish();
 
  private:
+  friend class ActorCallGroup;
   void queue(const CallOptions& options);
 
   RuntimeClient& client_;
@@ -163,6 +172,42 @@ class TypedActorCall {
 
  private:
   ActorCall call_;
+};
+
+// Actor calls started together and awaited as one, as a health round pings every backend: co_await resumes the
+// caller once every call has settled or the group's timeout has passed, whichever is first; result(i) then gives
+// call i's outcome exactly as co_await on its own ActorCall would (kTimeout, or kUnavailable while the actor was
+// not ALIVE, for one the deadline caught). Each call keeps its own order and retry rules; what the group saves
+// is a coroutine frame and a deadline timer per call. Neither copyable nor movable (the client points at its
+// calls); keep it in a named local and co_await it once. Destroying it withdraws the calls still pending.
+class ActorCallGroup {
+ public:
+  ActorCallGroup(RuntimeClient& client, Duration timeout);
+  ActorCallGroup(const ActorCallGroup&) = delete;
+  ActorCallGroup& operator=(const ActorCallGroup&) = delete;
+
+  // Queues a call now (sent with the others after the current event).
+  void start(ActorId actor, std::string_view method, Bytes args);
+  size_t size() const { return calls_.size(); }
+
+  bool await_ready() const noexcept { return countdown_.pending == 0; }
+  template <typename Promise>
+  void await_suspend(std::coroutine_handle<Promise> handle) {
+    countdown_.waiter = make_wakeup(handle);
+    clock_->wake_at(deadline_, countdown_.waiter);  // the deadline, unless the last outcome resumes it first
+  }
+  void await_resume() const noexcept {}
+
+  // Call i's outcome (after co_await), valid while the group lives.
+  Result<Bytes>& result(size_t i) { return calls_[i].finish(); }
+
+ private:
+  RuntimeClient& client_;
+  Clock* clock_;
+  CallOptions options_;
+  TimePoint deadline_;
+  CallCountdown countdown_;
+  std::deque<ActorCall> calls_;  // a deque: calls never move once queued
 };
 
 // A reference to an actor that can be sent in arguments; rebind with RuntimeClient::handle().

@@ -161,12 +161,14 @@ Task<std::optional<ServiceMetadata>> AppMaster::load_latest() {
 }
 
 Task<void> AppMaster::adopt_members() {
-  // Backends and proxies recorded by the previous life: confirm each (status(epoch) also fences the old
-  // epoch), find by name those whose creation was in flight, drop the dead.
-  std::vector<Task<void>> checks;
+  // Backends and proxies recorded by the previous life: confirm each (ping(epoch) and status(epoch) also fence
+  // the old epoch), find by name those whose creation was in flight, drop the dead.
+  std::vector<ActorId> backends;
   for (const BackendRecord& record : meta_.backends) {
-    if (record.id != 0) checks.push_back(check_backend(record.id));
+    if (record.id != 0) backends.push_back(record.id);
   }
+  std::vector<Task<void>> checks;
+  checks.push_back(check_backends(std::move(backends)));
   for (const ProxyRecord& record : meta_.proxies) {
     if (record.id != 0) checks.push_back(check_proxy(record.id));
   }
@@ -319,10 +321,12 @@ Task<void> AppMaster::health_loop() {
   while (true) {
     co_await sleep(context_.clock(), options_.health_period);
     if (!acting() || meta_.stopped) continue;
-    std::vector<Task<void>> checks;
+    std::vector<ActorId> backends;
     for (const BackendRecord& record : meta_.backends) {
-      if (record.id != 0 && record.ready) checks.push_back(check_backend(record.id));
+      if (record.id != 0 && record.ready) backends.push_back(record.id);
     }
+    std::vector<Task<void>> checks;
+    checks.push_back(check_backends(std::move(backends)));
     for (const ProxyRecord& record : meta_.proxies) {
       if (record.id != 0 && record.ready) checks.push_back(check_proxy(record.id));
     }
@@ -364,26 +368,32 @@ BackendRecord* AppMaster::backend_named(const std::string& name) {
   return record;
 }
 
-Task<void> AppMaster::check_backend(ActorId id) {
-  CallOptions options;
-  options.timeout = options_.health_timeout;
-  // ping, not status: nothing here reads the backend's report.
-  auto call = context_.client().handle(id).start<void>(options, "ping", lease_.epoch());
-  Status status = co_await call;
+Task<void> AppMaster::check_backends(std::vector<ActorId> ids) {
+  if (ids.empty()) co_return;
+  // One group for the round: no coroutine and no deadline timer per backend. ping, not status: nothing here
+  // reads the backend's report.
+  runtime::ActorCallGroup pings(context_.client(), options_.health_timeout);
+  const Bytes args = runtime::encode_args(lease_.epoch());
+  for (ActorId id : ids) pings.start(id, "ping", Bytes(args));
+  co_await pings;
+  for (size_t i = 0; i < ids.size(); ++i) judge_backend_check(ids[i], pings.result(i));
+}
+
+void AppMaster::judge_backend_check(ActorId id, const Result<Bytes>& status) {
   BackendRecord* record = backend_record(id);
-  if (record == nullptr) co_return;
+  if (record == nullptr) return;
   if (status.ok()) {
     health_failures_.erase(id);  // absent means none: no tree insert per healthy ping
     if (!record->ready && busy_.count(record->name) == 0) {
       record->ready = true;
       changed();
     }
-    co_return;
+    return;
   }
-  if (status.error().code == Errc::kFailedPrecondition) co_return;  // a newer epoch owns it: confirm will tell
+  if (status.error().code == Errc::kFailedPrecondition) return;  // a newer epoch owns it: confirm will tell
   if (status.error().code == Errc::kPeerDied) {
     backend_dead(id, status.error().message);
-    co_return;
+    return;
   }
   if (++health_failures_[id] >= options_.health_failures) backend_dead(id, status.error().message);
 }

@@ -184,7 +184,9 @@ class AppMaster final : public runtime::Actor {
   Task<void> retire_backend(std::string name);
   Task<void> retire_proxy(std::string name);
   Task<void> kill(ActorId id);
-  Task<void> check_backend(ActorId id);
+  // Pings the backends as one group (a health round pings every ready one), then judges each outcome.
+  Task<void> check_backends(std::vector<ActorId> ids);
+  void judge_backend_check(ActorId id, const Result<Bytes>& status);
   BackendRecord* backend_record(ActorId id);
   BackendRecord* backend_named(const std::string& name);
   Task<void> check_proxy(ActorId id);

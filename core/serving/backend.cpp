@@ -113,10 +113,7 @@ Task<Result<BackendStatus>> ServingBackend::status(uint64_t epoch) {
   co_return snapshot();
 }
 
-Task<Status> ServingBackend::ping(uint64_t epoch) {
-  if (epoch > 0) co_return fence(epoch);
-  co_return Status{};
-}
+Status ServingBackend::ping(uint64_t epoch) { return epoch > 0 ? fence(epoch) : Status{}; }
 
 Task<Result<BackendStatus>> ServingBackend::stop(uint64_t epoch) {
   if (Status fenced = fence(epoch); !fenced.ok()) co_return fenced.error();

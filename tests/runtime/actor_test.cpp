@@ -160,6 +160,109 @@ TEST_CASE("Actor: start() awaits a call with no frame of its own, with call()'s 
   CHECK(t.metrics.counter_sum("runtime_actor_calls_total", {{"class", "Counter"}}) == 4);
 }
 
+// Inline methods (no Task) answer exactly as coroutine methods do; an idle actor runs one on arrival, a busy one
+// in its turn, after the calls that came before it.
+TEST_CASE("Actor: an inline method answers like any method: on arrival when the actor is idle, in turn when busy") {
+  RuntimeFixtureOptions options;
+  options.workers = 1;
+  RuntimeFixture t(options);
+  ActorHandle h = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", on_worker(), int64_t{5}); }));
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call<int64_t>("peek"); })) == 5);
+  CHECK(t.await([&](RuntimeClient&) { return h.call<void>("require_at_least", int64_t{3}); }).ok());
+  Status below = t.await([&](RuntimeClient&) { return h.call<void>("require_at_least", int64_t{9}); });
+  CHECK(below.code() == Errc::kFailedPrecondition);
+  CHECK_THAT(below.error().message, Catch::Contains("below 9"));
+  Result<int64_t> thrown = t.await([&](RuntimeClient&) { return h.call<int64_t>("explode_inline"); });
+  CHECK(thrown.code() == Errc::kInternal);
+  CHECK_THAT(thrown.error().message, Catch::Contains("Counter.explode_inline threw: inline boom"));
+  Result<int64_t> bad_args = t.await([&](RuntimeClient&) { return h.call<int64_t>("peek", std::string("x")); });
+  CHECK(bad_args.code() == Errc::kInvalidArgument);
+  CHECK_THAT(bad_args.error().message, Catch::Contains("Counter.peek"));
+  // The actor carries on after the throw; with max_concurrency 1 a peek sent after a slow add waits for it.
+  auto slow_then_peek = [&]() -> Task<Result<int64_t>> {
+    auto slow = h.start<int64_t>(CallOptions{}, "slow_add", int64_t{10}, int64_t{50});
+    auto peek = h.start<int64_t>(CallOptions{}, "peek");
+    Result<int64_t> peeked = co_await peek;
+    Result<int64_t> added = co_await slow;
+    if (!added.ok()) co_return added.error();
+    co_return peeked;
+  };
+  CHECK(t.ok(t.await([&](RuntimeClient&) { return slow_then_peek(); })) == 15);
+  CHECK(t.metrics.counter_sum("runtime_actor_calls_total", {{"class", "Counter"}}) == 7);  // each ran once
+}
+
+// A call group (what a health round pings with) resumes its caller once, when the last call settles or at the
+// group's deadline, and hands each call the outcome co_await on its own ActorCall would give.
+TEST_CASE("Actor: a call group resumes once, when its last call settles or at its deadline, with each call's own outcome") {
+  RuntimeFixture t;
+  ActorHandle a = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", ActorOptions{}, int64_t{1}); }));
+  ActorHandle b = t.ok(t.await([](RuntimeClient& c) { return c.create_actor("Counter", ActorOptions{}, int64_t{0}); }));
+  struct Round {
+    std::vector<Result<Bytes>> outcomes;
+    Duration waited{};
+    bool suspended = false;
+  };
+  // Starts each (actor, method, args) in one group, awaits it, and reads every outcome.
+  auto round = [&](RuntimeClient& client, std::vector<std::tuple<ActorId, std::string, Bytes>> calls,
+                   Duration timeout) -> Task<Result<Round>> {
+    Round out;
+    ActorCallGroup group(client, timeout);
+    for (auto& [actor, method, args] : calls) group.start(actor, method, std::move(args));
+    const TimePoint start = client.env().clock.now();
+    out.suspended = !group.await_ready();
+    co_await group;
+    out.waited = client.env().clock.now() - start;
+    for (size_t i = 0; i < group.size(); ++i) out.outcomes.push_back(group.result(i));
+    co_return out;
+  };
+  auto value = [](const Result<Bytes>& bytes) { return decode<int64_t>(bytes.value()).value(); };
+
+  SECTION("every call answers: resumed once they all have, well before the deadline, calls to one actor in order") {
+    Round r = t.ok(t.await([&](RuntimeClient& c) {
+      return round(c, {{a.id(), "add", encode_args(int64_t{2})}, {b.id(), "fail", encode_args()},
+                       {a.id(), "add", encode_args(int64_t{10})}, {b.id(), "nope", encode_args()}},
+                   std::chrono::seconds(5));
+    }));
+    REQUIRE(r.outcomes.size() == 4);
+    CHECK(r.suspended);
+    CHECK(r.waited < std::chrono::milliseconds(100));
+    CHECK(value(r.outcomes[0]) == 3);
+    CHECK(r.outcomes[1].code() == Errc::kFailedPrecondition);
+    CHECK(value(r.outcomes[2]) == 13);  // after the first add: one client's calls to one actor run in order
+    CHECK(r.outcomes[3].code() == Errc::kNotFound);
+  }
+  SECTION("a call still running at the deadline: resumed then, that call kTimeout, the others their values") {
+    Round r = t.ok(t.await([&](RuntimeClient& c) {
+      return round(c, {{a.id(), "get", encode_args()}, {b.id(), "slow_add", encode_args(int64_t{1}, int64_t{5000})}},
+                   std::chrono::seconds(1));
+    }));
+    REQUIRE(r.outcomes.size() == 2);
+    CHECK(r.waited == std::chrono::seconds(1));
+    CHECK(value(r.outcomes[0]) == 1);
+    CHECK(r.outcomes[1].code() == Errc::kTimeout);
+    CHECK_THAT(r.outcomes[1].error().message, Catch::Contains("slow_add"));
+  }
+  SECTION("every call refused at once: nothing to wait for") {
+    Round r = t.ok(t.await([&](RuntimeClient& c) {
+      return round(c, {{kNoActor, "get", encode_args()}}, std::chrono::seconds(1));
+    }));
+    REQUIRE(r.outcomes.size() == 1);
+    CHECK_FALSE(r.suspended);
+    CHECK(r.waited == Duration::zero());
+    CHECK(r.outcomes[0].code() == Errc::kInvalidArgument);
+  }
+  SECTION("a caller cancelled mid-group is never resumed; the calls already sent run, their results dropped") {
+    auto slot = t.start(round(t.client(t.head()), {{b.id(), "slow_add", encode_args(int64_t{1}, int64_t{500})},
+                                                   {b.id(), "add", encode_args(int64_t{100})}},
+                              std::chrono::seconds(5)));
+    t.run_for(std::chrono::milliseconds(100));  // the slow call is running, the add queued behind it on the node
+    t.process(t.head()).drivers.cancel_all();
+    t.run_for(std::chrono::seconds(2));
+    CHECK_FALSE(slot->has_value());
+    CHECK(t.ok(t.await([&](RuntimeClient&) { return b.call<int64_t>("get"); })) == 101);
+  }
+}
+
 // Every shape of method the typed layer starts: by value, by reference (its arguments kept alive in a wrapping
 // frame), raw bytes, a Task<Status>, one that suspends before answering, one that throws after suspending.
 class Shapes final : public Actor {

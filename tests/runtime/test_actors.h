@@ -38,6 +38,13 @@ class Counter final : public Actor {
     co_return Status{};
   }
   Task<Result<uint32_t>> node() { co_return static_cast<uint32_t>(context_.node()); }
+  // Inline methods (no Task): answered on arrival when the counter is idle, else in their turn.
+  Result<int64_t> peek() { return value_; }
+  Status require_at_least(int64_t floor) {
+    if (value_ < floor) return Error{Errc::kFailedPrecondition, "below " + std::to_string(floor)};
+    return Status{};
+  }
+  Result<int64_t> explode_inline() { throw std::runtime_error("inline boom"); }
   Task<Result<int32_t>> restarts() { co_return context_.restarts_used(); }
 
  private:
@@ -163,7 +170,10 @@ inline void register_test_code(RuntimeCatalog& catalog) {
       .method("explode", &Counter::explode)
       .method("exit_now", &Counter::exit_now)
       .method("node", &Counter::node)
-      .method("restarts", &Counter::restarts);
+      .method("restarts", &Counter::restarts)
+      .method("peek", &Counter::peek)
+      .method("require_at_least", &Counter::require_at_least)
+      .method("explode_inline", &Counter::explode_inline);
   catalog.actor_classes.add<Recorder>("Recorder")
       .method("record", &Recorder::record)
       .method("history", &Recorder::history)
