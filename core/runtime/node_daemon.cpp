@@ -505,12 +505,18 @@ void NodeDaemon::run_inline(ActorHost& actor, const ActorMethod& method, Address
   } catch (...) {
     thrown = "a non-standard exception";
   }
+  report_ran(actor, method, from, entry.sequence, entry.attempt, Duration::zero(), result, thrown);  // ran on arrival
+}
+
+void NodeDaemon::report_ran(ActorHost& actor, const ActorMethod& method, Address caller, uint64_t sequence,
+                            uint32_t attempt, Duration since_arrival, std::optional<Result<Bytes>>& result,
+                            const std::string& thrown) {
   if (!result) result.emplace(Error{Errc::kInternal, method.qualified_name + " threw: " + thrown});
   ClassMetrics& metrics = *actor.metrics;
   metrics.calls.increment();
   if (!result->ok()) metrics.failures.increment();
-  metrics.latency_ms.record(0.0);  // it ran the moment it arrived
-  post_result(from, actor.info.id, entry.sequence, entry.attempt, CallOutcome::kRan, *result);
+  metrics.latency_ms.record(to_ms(since_arrival));
+  post_result(caller, actor.info.id, sequence, attempt, CallOutcome::kRan, *result);
 }
 
 void NodeDaemon::post_result(Address to, ActorId actor, uint64_t sequence, uint32_t attempt, CallOutcome outcome,
@@ -597,16 +603,10 @@ Task<void> NodeDaemon::run_calls(ActorHost& actor, size_t slot) {
     } catch (...) {
       thrown = "a non-standard exception";
     }
-    if (!result) {
-      result.emplace(Error{Errc::kInternal, call.method->qualified_name + " threw: " + thrown});
-    }
     --actor.running;
     actor.runner_slots[slot].busy = false;  // (the vector may have grown meanwhile)
-    ClassMetrics& metrics = *actor.metrics;
-    metrics.calls.increment();
-    if (!result->ok()) metrics.failures.increment();
-    metrics.latency_ms.record(to_ms(env_.clock.now() - call.arrived));
-    post_result(call.caller, actor.info.id, call.sequence, call.attempt, CallOutcome::kRan, *result);
+    report_ran(actor, *call.method, call.caller, call.sequence, call.attempt, env_.clock.now() - call.arrived, result,
+               thrown);
   }
   actor.runner_slots[slot].alive = false;
   --actor.runners;

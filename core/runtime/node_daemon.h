@@ -25,6 +25,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -124,6 +125,10 @@ class NodeDaemon {
                    const Result<Bytes>& result);
   // Runs an inline method's call on arrival (the actor has nothing queued and a free slot) and posts its result.
   void run_inline(ActorHost& actor, const ActorMethod& method, Address from, const protocol::CallEntryView& entry);
+  // A call that ran (queued or inline): its outcome (kInternal naming `thrown` when it threw instead), counted in
+  // the class's metrics and posted to the caller.
+  void report_ran(ActorHost& actor, const ActorMethod& method, Address caller, uint64_t sequence, uint32_t attempt,
+                  Duration since_arrival, std::optional<Result<Bytes>>& result, const std::string& thrown);
   void flush_replies();
   Task<Result<Bytes>> handle_run_task(Address from, Bytes request);
 
