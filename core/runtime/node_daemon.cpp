@@ -110,6 +110,9 @@ NodeDaemon::NodeDaemon(Env& env, const RuntimeCatalog& catalog, NodeDaemonOption
   endpoint_.serve_posts(kCallBatch,
                         [this](Address from, uint64_t batch, Bytes payload) { on_call_batch(from, batch, payload); });
   endpoint_.serve(kRunTask, [this](Address from, Bytes request) { return handle_run_task(from, std::move(request)); });
+  endpoint_.serve(kProbeActors, [this](Address, Bytes request) -> Task<Result<Bytes>> {
+    co_return probe_actors(request);
+  });
 
   for (const std::string& name : options_.installed_runtime_envs) {
     EnvEntry& entry = envs_[name];
@@ -412,6 +415,24 @@ Task<Result<Bytes>> NodeDaemon::handle_kill_actor(Address from, Bytes bytes) {
     end_actor(request.actor, "killed: " + request.cause);
   }
   co_return Bytes{};
+}
+
+Result<Bytes> NodeDaemon::probe_actors(const Bytes& bytes) const {
+  Result<ProbeActorsRequest> decoded = decode_request<ProbeActorsRequest>(bytes, "ProbeActors");
+  if (!decoded.ok()) return decoded.error();
+  const ProbeActorsRequest& request = decoded.value();
+  if (request.actors.size() != request.incarnations.size()) {
+    return Error{Errc::kInvalidArgument, "ProbeActors: " + std::to_string(request.actors.size()) + " actors but " +
+                                             std::to_string(request.incarnations.size()) + " incarnations"};
+  }
+  ProbeActorsReply reply;
+  reply.alive.resize(request.actors.size(), 0);
+  if (request.instance != instance_) return encode(reply);  // restarted since: none of them lives here
+  for (size_t i = 0; i < request.actors.size(); ++i) {
+    const ActorHost* hosted = actors_.find(request.actors[i]);
+    reply.alive[i] = hosted != nullptr && hosted->ready && hosted->info.incarnation == request.incarnations[i];
+  }
+  return encode(reply);
 }
 
 void NodeDaemon::on_call_batch(Address from, uint64_t batch, const Bytes& payload) {

@@ -131,6 +131,7 @@ class NodeDaemon {
                   Duration since_arrival, std::optional<Result<Bytes>>& result, const std::string& thrown);
   void flush_replies();
   Task<Result<Bytes>> handle_run_task(Address from, Bytes request);
+  Result<Bytes> probe_actors(const Bytes& request) const;
 
   Task<void> heartbeat_loop();
   void reconcile(const std::vector<protocol::ActorIncarnation>& expected);

@@ -62,6 +62,7 @@ enum DaemonMethod : uint32_t {
   kKillActorOnNode,
   kCallActorRetired,  // was one RPC per actor call; calls now travel batched as posts (below)
   kRunTask,
+  kProbeActors,  // ProbeActorsRequest -> ProbeActorsReply: which of these actors this node hosts, alive
 };
 
 // Actor calls travel as one-way posts (RpcEndpoint::post), batched, not as one RPC each:
@@ -287,6 +288,20 @@ struct KillActorOnNodeRequest {
   uint64_t incarnation = 0;  // 0: whatever incarnation is hosted
   std::string cause;
   TANDEM_CODEC_FIELDS(instance, actor, incarnation, cause)
+};
+
+// A liveness probe of actors on one node: which of them the daemon hosts, ready, in the incarnation given. It
+// reads the daemon's table only: no actor code runs and no call is ordered before or after it.
+struct ProbeActorsRequest {
+  NodeInstance instance = 0;           // the node instance the caller located them on
+  std::vector<ActorId> actors;
+  std::vector<uint64_t> incarnations;  // one per actor
+  TANDEM_CODEC_FIELDS(instance, actors, incarnations)
+};
+
+struct ProbeActorsReply {
+  std::vector<uint8_t> alive;  // one per actor asked about: 1 when hosted here, ready, in that incarnation
+  TANDEM_CODEC_FIELDS(alive)
 };
 
 struct CallBatchHeader {

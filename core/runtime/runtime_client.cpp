@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <deque>
+#include <map>
 #include <set>
 
 #include "core/async/sleep.h"
+#include "core/async/when.h"
 #include "core/runtime/call_wire.h"
 #include "core/runtime/fifo_vector.h"
 
@@ -794,6 +796,58 @@ void RuntimeClient::withdraw_lease(uint64_t request) {
   scope_.spawn([](RuntimeClient& client, Bytes bytes) -> Task<void> {
     (void)co_await client.control(protocol::kReturnLease, std::move(bytes));
   }(*this, encode(withdraw)));
+}
+
+Task<std::vector<ProbeOutcome>> RuntimeClient::probe_actors(std::vector<ActorId> actors, Duration timeout) {
+  std::vector<ProbeOutcome> outcomes(actors.size(), ProbeOutcome::kUnknown);
+  struct NodeProbe {
+    NodeId node = kNoNode;
+    protocol::ProbeActorsRequest request;
+    std::vector<size_t> asked;  // index in `actors` of each actor in the request
+  };
+  std::vector<NodeProbe> probes;  // in order of the nodes' first actor: the same input sends the same requests
+  std::map<std::pair<NodeId, NodeInstance>, size_t> probe_of;
+  for (size_t i = 0; i < actors.size(); ++i) {
+    const ActorSubmitter* s = submitters_.find(actors[i]);
+    if (s == nullptr || !s->sendable()) continue;
+    const ActorInfo& where = *s->location;
+    auto [it, added] = probe_of.emplace(std::pair{where.node, where.node_instance}, probes.size());
+    if (added) {
+      probes.emplace_back().node = where.node;
+      probes.back().request.instance = where.node_instance;
+    }
+    NodeProbe& probe = probes[it->second];
+    probe.request.actors.push_back(actors[i]);
+    probe.request.incarnations.push_back(where.incarnation);
+    probe.asked.push_back(i);
+  }
+  std::vector<Task<Result<Bytes>>> requests;
+  for (const NodeProbe& probe : probes) {
+    requests.push_back(endpoint_.call(Address{probe.node, kNodeDaemonPort}, protocol::kProbeActors,
+                                      encode(probe.request), timeout));
+  }
+  std::vector<Result<Bytes>> answers = co_await when_all(std::move(requests));
+  for (size_t k = 0; k < probes.size(); ++k) {
+    const NodeProbe& probe = probes[k];
+    if (!answers[k].ok()) {
+      // No answer in time is the probe's finding; a refusal or an unreachable node is left to a call to explain.
+      if (answers[k].error().code == Errc::kTimeout) {
+        for (size_t i : probe.asked) outcomes[i] = ProbeOutcome::kNoAnswer;
+      }
+      continue;
+    }
+    Result<protocol::ProbeActorsReply> reply = decode<protocol::ProbeActorsReply>(answers[k].value());
+    if (!reply.ok() || reply.value().alive.size() != probe.asked.size()) {
+      env_.log.write(LogLevel::kWarning, "runtime",
+                     "undecodable actor probe reply from node " + std::to_string(probe.node) + ": " +
+                         (reply.ok() ? "wrong number of answers" : reply.error().message));
+      continue;
+    }
+    for (size_t j = 0; j < probe.asked.size(); ++j) {
+      if (reply.value().alive[j] != 0) outcomes[probe.asked[j]] = ProbeOutcome::kAlive;
+    }
+  }
+  co_return outcomes;
 }
 
 Task<void> RuntimeClient::run_task_attempt(uint64_t attempt_id, Address daemon, Bytes request, TimePoint deadline) {

@@ -210,6 +210,14 @@ class ActorCallGroup {
   std::deque<ActorCall> calls_;  // a deque: calls never move once queued
 };
 
+// What a liveness probe (RuntimeClient::probe_actors) learned of one actor.
+enum class ProbeOutcome : uint8_t {
+  kAlive,     // its node answered: it hosts the actor, ready, in the life this client knows
+  kNoAnswer,  // its node did not answer within the timeout (down, partitioned, paused or slow)
+  kUnknown,   // not known here as ALIVE on a node, or its node refused or no longer hosts that life: a call learns
+              // more (it re-resolves the actor and reports kPeerDied when it is gone)
+};
+
 // A reference to an actor that can be sent in arguments; rebind with RuntimeClient::handle().
 struct ActorRef {
   ActorId id = kNoActor;
@@ -277,6 +285,11 @@ class RuntimeClient {
   // no_restart = false lets the actor restart if it has restarts left (counts as one).
   Task<Status> kill_actor(ActorId id, bool no_restart = true);
   Task<Result<Bytes>> call_actor(ActorId id, std::string method, Bytes args, CallOptions options = {});
+  // Liveness of many actors at one request per node, where a call per actor costs a call's bookkeeping on both
+  // sides: asks each actor's node (where this client last located it) whether it hosts that life, ready. It runs
+  // no actor code, is ordered with no call, and resolves nothing: an actor this client has not located ALIVE is
+  // kUnknown. The outcomes follow `actors`' order.
+  Task<std::vector<ProbeOutcome>> probe_actors(std::vector<ActorId> actors, Duration timeout);
   // call_actor, then the result decoded as R (void: none), in one coroutine.
   template <typename R>
   Task<Result<R>> call_actor_as(ActorId id, std::string method, Bytes args, CallOptions options);

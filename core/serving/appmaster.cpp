@@ -370,13 +370,55 @@ BackendRecord* AppMaster::backend_named(const std::string& name) {
 
 Task<void> AppMaster::check_backends(std::vector<ActorId> ids) {
   if (ids.empty()) co_return;
-  // One group for the round: no coroutine and no deadline timer per backend. ping, not status: nothing here
-  // reads the backend's report.
+  const uint64_t epoch = lease_.epoch();
+  std::vector<ActorId> probe_ids;
+  std::vector<ActorId> ping_ids;
+  for (ActorId id : ids) {
+    auto fenced = fenced_.find(id);
+    (fenced != fenced_.end() && fenced->second == epoch ? probe_ids : ping_ids).push_back(id);
+  }
+  // Groups, not a call each: no coroutine and no deadline timer per backend. ping, not status: nothing here reads
+  // the backend's report.
+  const Bytes args = runtime::encode_args(epoch);
   runtime::ActorCallGroup pings(context_.client(), options_.health_timeout);
-  const Bytes args = runtime::encode_args(lease_.epoch());
-  for (ActorId id : ids) pings.start(id, "ping", Bytes(args));
+  for (ActorId id : ping_ids) pings.start(id, "ping", Bytes(args));
+  std::vector<ActorId> unplaced;  // probed, but the probe could not tell: pinged after all
+  if (!probe_ids.empty()) {
+    const std::vector<runtime::ProbeOutcome> probed =
+        co_await context_.client().probe_actors(probe_ids, options_.health_timeout);
+    static const Result<Bytes> kAlive = Bytes{};
+    static const Result<Bytes> kNoAnswer =
+        Error{Errc::kTimeout, "the backend's node did not answer the health probe in time"};
+    for (size_t i = 0; i < probe_ids.size(); ++i) {
+      switch (probed[i]) {
+        case runtime::ProbeOutcome::kAlive: judge_backend_check(probe_ids[i], kAlive); break;
+        case runtime::ProbeOutcome::kNoAnswer: judge_backend_check(probe_ids[i], kNoAnswer); break;
+        case runtime::ProbeOutcome::kUnknown: unplaced.push_back(probe_ids[i]); break;
+      }
+    }
+  }
+  runtime::ActorCallGroup repings(context_.client(), options_.health_timeout);
+  for (ActorId id : unplaced) repings.start(id, "ping", Bytes(args));
   co_await pings;
-  for (size_t i = 0; i < ids.size(); ++i) judge_backend_check(ids[i], pings.result(i));
+  judge_backend_pings(ping_ids, pings, epoch);
+  co_await repings;
+  judge_backend_pings(unplaced, repings, epoch);
+  if (fenced_.size() > 2 * meta_.backends.size() + 16) {
+    std::erase_if(fenced_, [&](const auto& entry) { return backend_record(entry.first) == nullptr; });
+  }
+}
+
+void AppMaster::judge_backend_pings(const std::vector<ActorId>& ids, runtime::ActorCallGroup& pings,
+                                    uint64_t epoch) {
+  for (size_t i = 0; i < ids.size(); ++i) {
+    const Result<Bytes>& status = pings.result(i);
+    if (status.ok()) {
+      fenced_[ids[i]] = epoch;
+    } else {
+      fenced_.erase(ids[i]);
+    }
+    judge_backend_check(ids[i], status);
+  }
 }
 
 void AppMaster::judge_backend_check(ActorId id, const Result<Bytes>& status) {
@@ -433,6 +475,7 @@ void AppMaster::backend_dead(ActorId id, const std::string& why) {
   std::erase_if(meta_.backends, [&](const BackendRecord& r) { return r.id == id; });
   std::erase(meta_.upgrade.batch, id);
   health_failures_.erase(id);
+  fenced_.erase(id);
   changed();
   context_.spawn(kill(id));
   request_routes();

@@ -184,8 +184,13 @@ class AppMaster final : public runtime::Actor {
   Task<void> retire_backend(std::string name);
   Task<void> retire_proxy(std::string name);
   Task<void> kill(ActorId id);
-  // Pings the backends as one group (a health round pings every ready one), then judges each outcome.
+  // Checks the backends (a health round checks every ready one) and judges each outcome. One that took this
+  // epoch's ping is probed (the runtime asks its node, one request per node); the others, and any the probe
+  // could not place, are pinged as one group: ping(epoch) fences older AppMasters, and a call re-resolves an
+  // actor that moved or died.
   Task<void> check_backends(std::vector<ActorId> ids);
+  // Judges a ping group's outcomes; a backend that answered ping(epoch) is probed from the next round on.
+  void judge_backend_pings(const std::vector<ActorId>& ids, runtime::ActorCallGroup& pings, uint64_t epoch);
   void judge_backend_check(ActorId id, const Result<Bytes>& status);
   BackendRecord* backend_record(ActorId id);
   BackendRecord* backend_named(const std::string& name);
@@ -239,6 +244,9 @@ class AppMaster final : public runtime::Actor {
   uint64_t route_generation_ = 0;
   std::map<ActorId, uint64_t> route_acked_;   // proxy -> generation it acknowledged
   std::map<ActorId, uint32_t> health_failures_;  // member -> consecutive failed checks; absent = none
+  // Backends that answered ping(epoch) -> that epoch: later rounds probe them. Entries of backends no longer
+  // recorded are pruned when it outgrows meta_.backends.
+  std::unordered_map<ActorId, uint64_t> fenced_;
   // meta_.backend(id) without its scan (a health check per backend per period): positions in meta_.backends,
   // checked on every use and rebuilt on a miss, so edits of meta_ need not keep it up to date.
   std::unordered_map<ActorId, size_t> backend_index_;

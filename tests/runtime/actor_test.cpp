@@ -263,6 +263,78 @@ TEST_CASE("Actor: a call group resumes once, when its last call settles or at it
   }
 }
 
+TEST_CASE("Actor: a probe asks each actor's node whether it hosts that life: alive, unknown, or no answer") {
+  RuntimeFixtureOptions fixture;
+  fixture.workers = 2;
+  fixture.worker_labels = [](size_t i) { return NodeLabels{{"pin", i == 0 ? "w0" : "w1"}}; };
+  RuntimeFixture t(fixture);
+  auto on = [](std::string pin) {
+    ActorOptions options;
+    options.labels = LabelSelector{{"pin", std::move(pin)}};
+    return options;
+  };
+  std::vector<ActorId> ids;  // two on worker 0, one on worker 1
+  for (const char* pin : {"w0", "w1", "w0"}) {
+    ActorHandle h = t.ok(t.await([&](RuntimeClient& c) { return c.create_actor("Counter", on(pin), int64_t{0}); }));
+    CHECK(t.ok(t.await([&](RuntimeClient&) { return h.call<int64_t>("get"); })) == 0);  // located by this client
+    ids.push_back(h.id());
+  }
+  REQUIRE(t.actor(ids[0])->node == t.worker(0));
+  REQUIRE(t.actor(ids[1])->node == t.worker(1));
+  struct Probe {
+    std::vector<ProbeOutcome> outcomes;
+    Duration waited{};
+  };
+  auto probe = [&](std::vector<ActorId> actors, Duration timeout) {
+    return t.ok(t.await([&](RuntimeClient& c) -> Task<Result<Probe>> {
+      const TimePoint start = c.env().clock.now();
+      Probe out;
+      out.outcomes = co_await c.probe_actors(actors, timeout);
+      out.waited = c.env().clock.now() - start;
+      co_return out;
+    }));
+  };
+  using enum ProbeOutcome;
+
+  SECTION("every located actor alive: one round trip, answers in the order asked") {
+    const uint64_t sent_before = t.world.stats().messages_sent;
+    Probe p = probe({ids[2], ids[1], ids[0]}, std::chrono::seconds(1));
+    CHECK(p.outcomes == std::vector<ProbeOutcome>{kAlive, kAlive, kAlive});
+    CHECK(p.waited < std::chrono::milliseconds(50));
+    CHECK(t.world.stats().messages_sent - sent_before == 4);  // a request and a reply per node
+    CHECK(probe({}, std::chrono::seconds(1)).outcomes.empty());
+  }
+  SECTION("an actor this client never located, or one that is gone, is unknown; the others still alive") {
+    t.ok(t.await([&](RuntimeClient& c) { return c.kill_actor(ids[0]); }));
+    Probe p = probe({ids[0], ids[1], ids[2], 987654}, std::chrono::seconds(1));
+    CHECK(p.outcomes == std::vector<ProbeOutcome>{kUnknown, kAlive, kAlive, kUnknown});
+  }
+  SECTION("an actor killed behind this client's back: its node no longer hosts it, so unknown") {
+    t.ok(t.await([&](RuntimeClient& c) { return c.kill_actor(ids[1]); }, std::chrono::seconds(120), t.worker(0)));
+    Probe p = probe({ids[1], ids[0]}, std::chrono::seconds(1));
+    CHECK(p.outcomes == std::vector<ProbeOutcome>{kUnknown, kAlive});
+    // A call learns what the probe could not: the actor is dead.
+    CHECK(t.await([&](RuntimeClient&) { return ActorHandle(&t.client(), ids[1]).call<int64_t>("get"); }).code() ==
+          Errc::kPeerDied);
+  }
+  SECTION("a paused node does not answer: its actors kNoAnswer at the timeout, the other node's alive") {
+    t.world.pause(t.worker(0));
+    Probe p = probe({ids[0], ids[1], ids[2]}, std::chrono::milliseconds(300));
+    CHECK(p.outcomes == std::vector<ProbeOutcome>{kNoAnswer, kAlive, kNoAnswer});
+    CHECK(p.waited == std::chrono::milliseconds(300));
+    t.world.resume(t.worker(0));
+    CHECK(probe({ids[0]}, std::chrono::seconds(1)).outcomes == std::vector<ProbeOutcome>{kAlive});
+  }
+  SECTION("a node restarted since the actor was located: that instance is gone, so unknown") {
+    t.crash(t.worker(1));
+    t.restart(t.worker(1));
+    REQUIRE(t.run_until([&] { return t.up(t.worker(1)); }));
+    t.run_for(std::chrono::milliseconds(200));  // registered again, under a new instance
+    Probe p = probe({ids[1]}, std::chrono::seconds(1));
+    CHECK(p.outcomes == std::vector<ProbeOutcome>{kUnknown});
+  }
+}
+
 // Every shape of method the typed layer starts: by value, by reference (its arguments kept alive in a wrapping
 // frame), raw bytes, a Task<Status>, one that suspends before answering, one that throws after suspending.
 class Shapes final : public Actor {
