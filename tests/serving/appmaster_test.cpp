@@ -1,6 +1,9 @@
 // AppMaster, proxies and backends on the sim world: deploy, serve, health checks, upgrades, recovery.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
+#include "core/serving/catalog.h"
 #include "tests/serving/serving_fixture.h"
 
 namespace tandem::serving::testing {
@@ -86,6 +89,61 @@ TEST_CASE("AppMaster: a dead backend is replaced and a crashed node's instances 
   INFO(load->first_error());
   CHECK(load->availability() >= 0.99);
   CHECK(load->completed() == load->issued);
+}
+
+TEST_CASE("AppMaster: health rounds ping a backend until it answers this epoch, then probe it, and still find one lost") {
+  ServingFixture t({.workers_per_cluster = 4});
+  t.deploy(test_spec("svc", {{"c1", 4}}));
+  t.run_for(2s);  // rounds every 500 ms: every backend has answered ping(epoch)
+  auto backend_calls = [&] { return t.metrics.counter_sum("runtime_actor_calls_total", {{"class", kBackendClass}}); };
+  auto members = [&] {
+    const ServiceMetadata meta = t.ok(t.on_head("c1", [&](RuntimeClient& c) -> Task<Result<ServiceMetadata>> {
+      co_return co_await t.appmaster(c, "c1").metadata();
+    }));
+    std::vector<ActorId> ids;
+    for (const BackendRecord& record : meta.backends) ids.push_back(record.id);
+    return ids;
+  };
+  const uint64_t calls_before = backend_calls();
+  REQUIRE(calls_before > 0);
+  t.run_for(5s);  // ten rounds of four backends
+  CHECK(backend_calls() == calls_before);  // probed: not one call reached a backend
+  CHECK(t.status("c1").serving.at("v1") == 4);
+
+  SECTION("a backend killed behind the AppMaster's back: its node no longer hosts it, a ping learns it died") {
+    const std::vector<ActorId> before = members();
+    REQUIRE(before.size() == 4u);
+    t.ok(t.on_head("c1", [&](RuntimeClient& c) { return c.kill_actor(before[0]); }));
+    const TimePoint killed = t.world.now();
+    while (t.world.now() - killed < 5s) {
+      const std::vector<ActorId> now = members();
+      if (std::find(now.begin(), now.end(), before[0]) == now.end()) break;
+      t.run_for(50ms);
+    }
+    // Dropped on the round's kPeerDied (at most two rounds), not after health_failures (3) failed rounds.
+    CHECK(t.world.now() - killed <= 1200ms);
+    CHECK(t.wait_serving("c1", "svc", "v1", 4, 20s));
+  }
+  SECTION("a paused node answers no probe: its backends fail health_failures rounds and are replaced") {
+    const std::vector<ActorId> before = members();
+    NodeId victim = kNoNode;
+    for (const runtime::ActorInfo& info : t.control_store("c1").actors()) {
+      if (info.id == before[0]) victim = info.node;
+    }
+    REQUIRE(victim != kNoNode);
+    size_t on_victim = 0;
+    for (const runtime::ActorInfo& info : t.control_store("c1").actors()) {
+      if (info.node == victim && std::find(before.begin(), before.end(), info.id) != before.end()) ++on_victim;
+    }
+    t.world.pause(victim);
+    t.run_for(4s);  // 3 failed rounds of 500 ms each, then replacements start elsewhere
+    const std::vector<ActorId> now = members();
+    size_t kept = 0;
+    for (ActorId id : before) kept += std::find(now.begin(), now.end(), id) != now.end() ? 1 : 0;
+    CHECK(kept == before.size() - on_victim);
+    CHECK(t.wait_serving("c1", "svc", "v1", 4, 20s));
+    t.world.resume(victim);
+  }
 }
 
 }  // namespace
