@@ -386,13 +386,14 @@ Task<void> AppMaster::check_backends(std::vector<ActorId> ids) {
   if (!probe_ids.empty()) {
     const std::vector<runtime::ProbeOutcome> probed =
         co_await context_.client().probe_actors(probe_ids, options_.health_timeout);
-    static const Result<Bytes> kAlive = Bytes{};
-    static const Result<Bytes> kNoAnswer =
+    // A probe's finding, judged as a ping's outcome would be.
+    static const Result<Bytes> kHealthy = Bytes{};
+    static const Result<Bytes> kNodeSilent =
         Error{Errc::kTimeout, "the backend's node did not answer the health probe in time"};
     for (size_t i = 0; i < probe_ids.size(); ++i) {
       switch (probed[i]) {
-        case runtime::ProbeOutcome::kAlive: judge_backend_check(probe_ids[i], kAlive); break;
-        case runtime::ProbeOutcome::kNoAnswer: judge_backend_check(probe_ids[i], kNoAnswer); break;
+        case runtime::ProbeOutcome::kAlive: judge_backend_check(probe_ids[i], kHealthy); break;
+        case runtime::ProbeOutcome::kNoAnswer: judge_backend_check(probe_ids[i], kNodeSilent); break;
         case runtime::ProbeOutcome::kUnknown: unplaced.push_back(probe_ids[i]); break;
       }
     }
